@@ -1,0 +1,205 @@
+"""A validated configuration of the random net of Definition 1 (SPEC §2).
+
+:class:`NetConfig` is frozen and hashable; :meth:`NetConfig.describe` gives a JSON-able
+dict and :meth:`NetConfig.assumptions` says which of Definition 1's assumptions hold.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .activations import ACTIVATIONS, get_activation
+from .datasets import BUILTIN, load_array, make_dataset
+from .distributions import Distribution, parse_distribution
+from .norms import parse_norm
+from .proxy import METHODS as PROXY_METHODS
+
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A built-in dataset ``name`` of ``n`` inputs ``(height, width, channels)``, or a ``path`` to a file.
+
+    ``redraw``: a random built-in dataset is drawn anew in every realization (else once from ``seed``).
+    """
+
+    name: str = "gaussian"
+    n: int = 32
+    height: int = 16
+    width: int = 16
+    channels: int = 3
+    path: str | None = None
+    key: str | None = None
+    redraw: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.path is None:
+            if self.name not in BUILTIN:
+                raise ValueError(f"unknown dataset {self.name!r}; choose one of {', '.join(BUILTIN)} or give a file path")
+            for label in ("n", "height", "width", "channels"):
+                v = getattr(self, label)
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                    raise ValueError(f"dataset {label} must be a positive integer, got {v!r}")
+
+    def draw(self, seed_sequence: np.random.SeedSequence | None = None) -> np.ndarray:
+        """The dataset as float64 ``(N, H, W, C)``; random built-ins use ``seed_sequence`` when ``redraw``."""
+        if self.path is not None:
+            return load_array(self.path, self.key)
+        ss = seed_sequence if (self.redraw and seed_sequence is not None) else np.random.SeedSequence(self.seed)
+        return make_dataset(self.name, self.n, self.height, self.width, self.channels, np.random.default_rng(ss))
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Everything that defines the random net of Definition 1 (defaults: scaled-down reference).
+
+    widths        ``C^l`` for ``l = 1..depth`` (one int repeats it); ``depth`` the number of layers L
+    kernel_size   odd K; ``first_stride`` 1, or 2 as in the paper's first conv
+    norm          ``bn | ln | in | gn | none`` with optional ``+ws`` / ``+pn`` (e.g. ``ln+pn``)
+    groups        G for ``gn`` (must divide every width)
+    eps           ε of the normalization (and of PN unless ``pn_eps`` is set)
+    activation    φ; weight / gamma / beta: ``ν_ω, ν_γ, ν_β`` (``ω`` is scaled by ``1/sqrt(K² C^{l−1})``)
+    batch_size    mini-batch size for ``bn`` (None: full batch)
+    proxy_method  ``exact`` (closed form / Gauss–Hermite) or ``quantile`` (the paper's grid)
+    """
+
+    widths: tuple[int, ...] = (256,)
+    depth: int = 10
+    kernel_size: int = 3
+    norm: str = "bn"
+    groups: int | None = None
+    eps: float = 0.0
+    activation: str = "relu"
+    weight: Distribution = field(default_factory=lambda: Distribution("truncated_normal", 2.0))
+    gamma: Distribution = field(default_factory=lambda: Distribution("normal", 1.0, 0.2))
+    beta: Distribution = field(default_factory=lambda: Distribution("normal", 0.0, 0.2))
+    dataset: DatasetSpec = field(default_factory=DatasetSpec)
+    dtype: str = "float32"
+    batch_size: int | None = None
+    first_stride: int = 1
+    proxy_method: str = "exact"
+    proxy_nodes: int | None = None
+    pn_eps: float | None = None
+
+    def __post_init__(self) -> None:
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass normalization)
+        if isinstance(self.depth, bool) or not isinstance(self.depth, (int, np.integer)) or self.depth < 1:
+            raise ValueError(f"depth must be a positive integer, got {self.depth!r}")
+        widths = (self.widths,) if isinstance(self.widths, (int, np.integer)) else tuple(self.widths)
+        if len(widths) == 1:
+            widths = widths * int(self.depth)
+        if len(widths) != self.depth:
+            raise ValueError(f"got {len(widths)} widths for depth {self.depth}: give one width or one per layer")
+        for c in widths:
+            if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1:
+                raise ValueError(f"widths must be positive integers, got {c!r}")
+        set_("widths", tuple(int(c) for c in widths))
+        if not isinstance(self.kernel_size, (int, np.integer)) or self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be a positive odd integer, got {self.kernel_size!r}")
+        base, _, pn = parse_norm(self.norm)
+        set_("norm", str(self.norm).lower())
+        if base == "gn":
+            if self.groups is None or self.groups < 1:
+                raise ValueError("norm 'gn' needs groups >= 1")
+            bad = [c for c in self.widths if c % self.groups]
+            if bad:
+                raise ValueError(f"groups={self.groups} does not divide width(s) {sorted(set(bad))}")
+        if not (isinstance(self.eps, (int, float)) and math.isfinite(self.eps) and self.eps >= 0):
+            raise ValueError(f"eps must be a finite number >= 0, got {self.eps!r}")
+        if self.pn_eps is not None and not (math.isfinite(self.pn_eps) and self.pn_eps >= 0):
+            raise ValueError(f"pn_eps must be a finite number >= 0, got {self.pn_eps!r}")
+        get_activation(self.activation)
+        for name in ("weight", "gamma", "beta"):
+            set_(name, parse_distribution(getattr(self, name)))
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.batch_size is not None and (self.batch_size < 1 or base != "bn"):
+            raise ValueError("batch_size must be a positive integer and applies to 'bn' only")
+        if self.first_stride not in (1, 2):
+            raise ValueError(f"first_stride must be 1 or 2, got {self.first_stride!r}")
+        if self.proxy_method not in PROXY_METHODS:
+            raise ValueError(f"proxy_method must be one of {PROXY_METHODS}, got {self.proxy_method!r}")
+        if not isinstance(self.dataset, DatasetSpec):
+            raise ValueError("dataset must be a DatasetSpec")
+
+    # -- derived -------------------------------------------------------------------
+    @property
+    def width(self) -> int:
+        """The common width (the last layer's when they differ)."""
+        return self.widths[-1]
+
+    @property
+    def base_norm(self) -> str:
+        return parse_norm(self.norm)[0]
+
+    @property
+    def weight_standardized(self) -> bool:
+        return parse_norm(self.norm)[1]
+
+    @property
+    def proxy_norm(self) -> bool:
+        return parse_norm(self.norm)[2]
+
+    @property
+    def np_dtype(self):
+        return np.dtype(self.dtype)
+
+    @property
+    def rho(self) -> float:
+        """ρ = ‖ν_γ‖₂² / (‖ν_γ‖₂² + ‖ν_β‖₂²) (Theorem 1)."""
+        g, b = self.gamma.mean_square, self.beta.mean_square
+        return g / (g + b) if g + b > 0 else float("nan")
+
+    def assumptions(self) -> dict[str, tuple[bool, str]]:
+        """Definition 1's assumptions (ii), (iii) on the distributions: name -> (met, explanation).
+
+        Assumption (i), no input identically zero, depends on the drawn data: see
+        :func:`randnet.net.data_assumption`.
+        """
+        out = {}
+        for name in ("weight", "gamma", "beta"):
+            d = getattr(self, name)
+            out[f"(ii) ‖ν_{name}‖₂ > 0"] = (d.rms > 0, f"{name} ~ {d} has RMS {d.rms:g}")
+        for name in ("weight", "beta"):
+            d = getattr(self, name)
+            out[f"(iii) ν_{name} symmetric"] = (d.symmetric, f"{name} ~ {d} is {'' if d.symmetric else 'not '}symmetric about 0")
+        return out
+
+    def broken_assumptions(self) -> list[str]:
+        return [f"{k}: {why}" for k, (ok, why) in self.assumptions().items() if not ok]
+
+    def describe(self) -> dict:
+        d = dataclasses.asdict(self)
+        for name in ("weight", "gamma", "beta"):
+            d[name] = str(getattr(self, name))
+        if len(set(self.widths)) == 1:
+            d["widths"] = self.widths[0]
+        return d
+
+    def label(self) -> str:
+        return f"{self.norm} C={self.width} L={self.depth} {self.activation}"
+
+    def digest(self) -> str:
+        """A stable hash of the configuration (for caches and result stores)."""
+        return hashlib.sha256(json.dumps(self.describe(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def replace(self, **changes) -> "NetConfig":
+        if "depth" in changes and "widths" not in changes and len(set(self.widths)) == 1:
+            changes["widths"] = self.widths[0]
+        return dataclasses.replace(self, **changes)
+
+
+def reference_config(width: int = 1024, depth: int = 50, norm: str = "bn", n: int = 128, **changes) -> NetConfig:
+    """The paper's reference configuration (Fig. 2 top row, Fig. 5), on the synthetic dataset."""
+    return NetConfig(widths=width, depth=depth, norm=norm, dataset=DatasetSpec(n=n, height=16, width=16, channels=3),
+                     **changes)
+
+
+ACTIVATION_NAMES = tuple(ACTIVATIONS)

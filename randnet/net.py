@@ -1,0 +1,188 @@
+"""The random net of Definition 1 and its streaming forward pass.
+
+For ``l = 1 … L``:
+
+    x^l = ω^l ⊛ z^{l−1}                  (periodic conv, Eq. 2)
+    y^l = (x^l − μ(x^l)) / σ(x^l)         (normalization, Eq. 3)
+    z^l = φ(γ^l ⊙ y^l + β^l)              (activation, Eq. 4)   or Proxy Norm's Eq. 7 for ``+pn``
+
+Seeding: realization ``k`` of run seed ``s`` is ``SeedSequence(s, spawn_key=(k,))``; inside it
+the dataset uses child 0 and layer ``l`` child ``l`` (:func:`child`), so every layer's
+parameters are drawn independently of how many layers or realizations are run and the
+parameters are sampled lazily, one layer at a time: memory does not grow with depth.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from .activations import get_activation
+from .config import NetConfig
+from .conv import periodic_conv
+from .norms import normalize, weight_standardize
+from .proxy import proxy_activation
+from .stats import channel_moments, cross_moments, input_moments, instance_moments, linearity_residual, power_terms
+
+
+def realization_seed(seed: int, k: int) -> np.random.SeedSequence:
+    """The ``SeedSequence`` of realization ``k`` of a run seeded with ``seed``."""
+    return np.random.SeedSequence(seed, spawn_key=(k,))
+
+
+def child(ss: np.random.SeedSequence, j: int) -> np.random.SeedSequence:
+    """The ``j``-th child of ``ss``, stateless (the same as ``ss.spawn(j + 1)[j]`` on a fresh ``ss``)."""
+    return np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (j,))
+
+
+@dataclass(frozen=True)
+class LayerParams:
+    """ω^l of shape (K, K, C^{l−1}, C^l), already scaled by 1/sqrt(K² C^{l−1}); γ^l, β^l of shape (C^l,)."""
+
+    weight: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The tensors of layer ``index``: conv output ``x``, normalized ``y``, activation output ``z``."""
+
+    index: int
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+    params: LayerParams
+
+
+def sample_layer(config: NetConfig, ss: np.random.SeedSequence, l: int, in_channels: int) -> LayerParams:
+    """Draw ω^l, γ^l, β^l of layer ``l`` (1-based) from ``child(ss, l)``."""
+    rng = np.random.default_rng(child(ss, l))
+    k, cout = config.kernel_size, config.widths[l - 1]
+    w = config.weight.sample(rng, (k, k, in_channels, cout)) / np.sqrt(k * k * in_channels)
+    gamma = config.gamma.sample(rng, (cout,))
+    beta = config.beta.sample(rng, (cout,))
+    dt = config.np_dtype
+    return LayerParams(w.astype(dt), gamma.astype(dt), beta.astype(dt))
+
+
+def draw_data(config: NetConfig, ss: np.random.SeedSequence) -> np.ndarray:
+    """The dataset of this realization (child 0 of ``ss`` when it is redrawn)."""
+    return config.dataset.draw(child(ss, 0))
+
+
+def data_assumption(data: np.ndarray) -> tuple[bool, str]:
+    """Definition 1 (i): no input identically zero."""
+    zero = np.flatnonzero(~np.any(data.reshape(len(data), -1) != 0, axis=1))
+    return len(zero) == 0, ("no input is identically zero" if len(zero) == 0
+                            else f"inputs {zero[:5].tolist()} are identically zero")
+
+
+def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | None = None) -> Iterator[Layer]:
+    """Stream the layers of one realization; each :class:`Layer` is released when the caller drops it."""
+    act = get_activation(config.activation)
+    dt = config.np_dtype
+    z = np.ascontiguousarray((draw_data(config, ss) if data is None else data).astype(dt))
+    pn_eps = config.eps if config.pn_eps is None else config.pn_eps
+    for l in range(1, config.depth + 1):
+        p = sample_layer(config, ss, l, z.shape[-1])
+        w = p.weight
+        if config.weight_standardized:
+            w = (weight_standardize(w) / np.sqrt(w.shape[0] * w.shape[1] * w.shape[2])).astype(dt)
+        x = periodic_conv(z, w)
+        if l == 1 and config.first_stride == 2:
+            x = np.ascontiguousarray(x[:, ::2, ::2, :])
+        y = normalize(x, config.base_norm, config.groups, config.eps, config.batch_size)
+        if config.proxy_norm:
+            z = proxy_activation(y, p.gamma, p.beta, act, eps=pn_eps, method=config.proxy_method, n=config.proxy_nodes)
+        else:
+            z = act(p.gamma * y + p.beta)
+        yield Layer(l, x, y, z, p)
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """What the claims need from one layer, all float64 (``C = C^l``).
+
+    power_in, power_x, power_y, power_z   Eq. 5's four terms per channel (4, C) of z^{l−1}, x^l, y^l, z^l
+    mean_*, var_*                         channel means μ_c and variances σ_c² of x, y, z (C,)
+    input_mean_x, input_var_x             per-input μ_x(x^l), σ_x(x^l)² over (h, w, c) (N,)
+    residual_z                            P_c(z − z̃), z̃ the least-squares affine fit of z on y (C,)
+    y_min, y_max                          extremes of y^l per channel (C,)
+    gamma, beta                           the layer's γ^l, β^l (C,)
+    distance_to_input                     (1/(NHWC)) Σ ‖u^l − x‖², u^l = γ^l y^l + β^l, when shapes match, else NaN
+    """
+
+    index: int
+    power_in: np.ndarray
+    power_x: np.ndarray
+    power_y: np.ndarray
+    power_z: np.ndarray
+    mean_x: np.ndarray
+    var_x: np.ndarray
+    mean_y: np.ndarray
+    var_y: np.ndarray
+    mean_z: np.ndarray
+    var_z: np.ndarray
+    input_mean_x: np.ndarray
+    input_var_x: np.ndarray
+    residual_z: np.ndarray
+    y_min: np.ndarray
+    y_max: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+    distance_to_input: float
+
+    # -- layer-level quantities of SPEC §4 -----------------------------------------------
+    @property
+    def noncollapsed_y(self) -> float:
+        """``1 − P(μ_c(y)) / P(y)`` — equals ``1 − P(μ_c(y))`` when ``P(y) = 1`` (P1)."""
+        return 1.0 - self.power_y[0].sum() / self.power_y.sum()
+
+    @property
+    def ln_scaling_ratio(self) -> float:
+        """``r = (E_x σ_x(x))² / E_x[σ_x(x)²]`` ∈ (0, 1]."""
+        s = np.sqrt(self.input_var_x)
+        return float(s.mean() ** 2 / self.input_var_x.mean())
+
+    @property
+    def linearity(self) -> float:
+        """Λ = P(z − z̃) / P(z) (Eqs. 8–9)."""
+        return float(self.residual_z.sum() / self.power_z.sum())
+
+
+def layer_statistics(layer: Layer, power_in: np.ndarray, data: np.ndarray | None = None) -> LayerStats:
+    """Compute :class:`LayerStats` of one layer (``power_in``: Eq. 5 terms of z^{l−1})."""
+    mx, vx = instance_moments(layer.x)
+    my, vy = instance_moments(layer.y)
+    mz, vz = instance_moments(layer.z)
+    cm = cross_moments(layer.y, layer.z)
+    g = layer.params.gamma.astype(np.float64)
+    b = layer.params.beta.astype(np.float64)
+    in_mean, in_var = input_moments(mx, vx)
+    distance = np.nan
+    if data is not None and data.shape == layer.y.shape:
+        distance = float(np.mean((g * layer.y.astype(np.float64) + b - data) ** 2))
+    (mean_x, var_x), (mean_y, var_y), (mean_z, var_z) = (channel_moments(mx, vx), channel_moments(my, vy),
+                                                          channel_moments(mz, vz))
+    return LayerStats(
+        index=layer.index, power_in=power_in,
+        power_x=power_terms(mx, np.sqrt(vx)), power_y=power_terms(my, np.sqrt(vy)), power_z=power_terms(mz, np.sqrt(vz)),
+        mean_x=mean_x, var_x=var_x, mean_y=mean_y, var_y=var_y, mean_z=mean_z, var_z=var_z,
+        input_mean_x=in_mean[:, 0], input_var_x=in_var[:, 0],
+        residual_z=linearity_residual(cm["var_y"], cm["var_z"], cm["cov"]),
+        y_min=cm["min_y"], y_max=cm["max_y"], gamma=g, beta=b, distance_to_input=distance,
+    )
+
+
+def layer_stream(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | None = None) -> Iterator[LayerStats]:
+    """Stream :class:`LayerStats` for ``l = 1 … L`` of one realization, keeping no earlier layer."""
+    data = draw_data(config, ss) if data is None else data
+    m, v = instance_moments(data)
+    power_in = power_terms(m, np.sqrt(v))
+    for layer in forward(config, ss, data):
+        stats = layer_statistics(layer, power_in, data)
+        power_in = stats.power_z
+        del layer
+        yield stats

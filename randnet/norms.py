@@ -1,0 +1,107 @@
+"""Normalization step (SPEC §2, Eq. 3): ``y = (x − μ(x)) / sqrt(Var(x) + ε)``.
+
+What ``μ, Var`` are conditioned on, for ``x`` of shape ``(N, H, W, C)``:
+
+- ``bn``: per channel over ``(x, h, w)`` — the whole dataset (``batch_size`` for mini-batches);
+- ``ln``: per input over ``(h, w, c)``;
+- ``in``: per input and channel over ``(h, w)``;
+- ``gn``: per input and group over ``(h, w, c ∈ group)``, ``G`` groups of ``C/G`` contiguous channels;
+- ``none``: identity.
+
+Statistics are population statistics accumulated in float64; the output keeps ``x``'s dtype.
+A user adds a normalization with :func:`register_normalization`.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+NormFn = Callable[..., np.ndarray]
+
+
+def _standardize(x: np.ndarray, axes: tuple[int, ...], eps: float) -> np.ndarray:
+    """(x − mean) / sqrt(var + ε) over ``axes``, two-pass in float64."""
+    mean = x.mean(axis=axes, dtype=np.float64, keepdims=True)
+    centered = x - mean
+    var = np.mean(np.square(centered), axis=axes, keepdims=True)
+    denom = np.sqrt(var + eps)
+    if np.any(denom == 0):
+        raise ZeroDivisionError("normalization denominator is zero (a constant slice with ε = 0)")
+    return (centered / denom).astype(x.dtype, copy=False)
+
+
+def _bn(x, groups=None, eps=0.0, batch_size=None):
+    if batch_size is None or batch_size >= x.shape[0]:
+        return _standardize(x, (0, 1, 2), eps)
+    return np.concatenate([_standardize(x[i:i + batch_size], (0, 1, 2), eps)
+                           for i in range(0, x.shape[0], batch_size)])
+
+
+def _ln(x, groups=None, eps=0.0, batch_size=None):
+    return _standardize(x, (1, 2, 3), eps)
+
+
+def _in(x, groups=None, eps=0.0, batch_size=None):
+    return _standardize(x, (1, 2), eps)
+
+
+def _gn(x, groups=None, eps=0.0, batch_size=None):
+    n, h, w, c = x.shape
+    if groups is None or groups <= 0 or c % groups:
+        raise ValueError(f"gn needs a number of groups dividing the width {c}, got {groups!r}")
+    return _standardize(x.reshape(n, h, w, groups, c // groups), (1, 2, 4), eps).reshape(x.shape)
+
+
+def _none(x, groups=None, eps=0.0, batch_size=None):
+    return x
+
+
+NORMALIZATIONS: dict[str, NormFn] = {"bn": _bn, "ln": _ln, "in": _in, "gn": _gn, "none": _none}
+
+
+def register_normalization(name: str, fn: NormFn) -> None:
+    """Add ``fn(x, groups=None, eps=0.0, batch_size=None) -> y`` (``x, y`` of shape (N,H,W,C))."""
+    if not name.isidentifier() or name in ("ws", "pn"):
+        raise ValueError(f"invalid normalization name {name!r}")
+    NORMALIZATIONS[name] = fn
+
+
+def normalize(x: np.ndarray, kind: str, groups: int | None = None, eps: float = 0.0,
+              batch_size: int | None = None) -> np.ndarray:
+    """Normalize ``x`` of shape ``(N, H, W, C)`` with the statistics of ``kind`` (see module doc)."""
+    if kind not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalization {kind!r}; choose one of {', '.join(NORMALIZATIONS)}")
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"normalize expects (N, H, W, C), got shape {x.shape}")
+    if eps < 0 or not np.isfinite(eps):
+        raise ValueError(f"eps must be finite and >= 0, got {eps}")
+    return NORMALIZATIONS[kind](x, groups=groups, eps=eps, batch_size=batch_size)
+
+
+def weight_standardize(w: np.ndarray) -> np.ndarray:
+    """Make each output filter ``w[..., o]`` zero-mean, unit-std over its ``K·K·C_in`` fan-in."""
+    k1, k2, cin, cout = w.shape
+    flat = w.reshape(-1, cout)
+    mean = flat.mean(axis=0, dtype=np.float64)
+    std = np.sqrt(np.mean(np.square(flat - mean), axis=0))
+    if np.any(std == 0):
+        raise ZeroDivisionError("weight standardization: a filter is constant")
+    return ((flat - mean) / std).astype(w.dtype, copy=False).reshape(w.shape)
+
+
+def parse_norm(spec: str) -> tuple[str, bool, bool]:
+    """``"ln+ws+pn"`` -> ``("ln", ws=True, pn=True)``. Modifiers: ``ws`` (weight standardization), ``pn`` (Proxy Norm)."""
+    parts = [p.strip() for p in str(spec).lower().split("+") if p.strip()]
+    if not parts:
+        raise ValueError("empty normalization name")
+    base, mods = parts[0], parts[1:]
+    if base in ("ws", "pn"):
+        mods, base = parts, "none"
+    unknown = [m for m in mods if m not in ("ws", "pn")]
+    if unknown or len(set(mods)) != len(mods):
+        raise ValueError(f"cannot read normalization {spec!r}: after the base norm only '+ws' and '+pn' are allowed")
+    if base not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalization {base!r} in {spec!r}; choose one of {', '.join(NORMALIZATIONS)}")
+    return base, "ws" in mods, "pn" in mods

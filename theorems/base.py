@@ -1,0 +1,129 @@
+"""The contract between a claim module and the Monte Carlo engine.
+
+A claim (SPEC §4) is a :class:`Claim`: it names its configurations, says which of its
+hypotheses a configuration meets, measures one realization from one ``SeedSequence``
+and declares, as :class:`Comparison` objects, what the measurement should satisfy
+(and, as negative controls, what it must *not* satisfy). The engine in
+``validation`` loops over realizations, builds the intervals of SPEC §5 and gives the
+verdicts; nothing here loops over realizations, prints, or touches files.
+
+Measurements are ``dict[str, np.ndarray]``: for one realization, each quantity is an
+array whose shape is the claim's *cells* (usually one value per layer). The engine
+stacks realizations along a new leading axis.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+RELATIONS = ("<=", ">=", "==")
+MODES = ("exact", "mean", "probability")
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One hypothesis of a claim and whether a configuration meets it."""
+
+    name: str
+    met: bool
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``measured[quantity]  relation  prediction`` (up to ``tolerance``), cell by cell.
+
+    mode
+        ``"exact"``: a deterministic claim; it holds only if *every* realization satisfies
+        it within ``tolerance`` (a round-off tolerance scaled to the dtype).
+        ``"mean"``: a Student-t interval on the mean over realizations must lie inside
+        the region ``{m : m relation prediction ± tolerance}``.
+        ``"probability"``: the event ``measured relation prediction (± tolerance)`` must
+        hold with probability at least ``level``; judged with a Clopper–Pearson
+        interval on the fraction of realizations where it holds.
+    cells
+        labels of the cells (e.g. the layer indices), for reports; defaults to 0..n-1.
+    """
+
+    quantity: str
+    relation: str
+    prediction: np.ndarray
+    tolerance: float
+    mode: str
+    label: str
+    cells: Sequence[Any] | None = None
+    level: float = 0.9
+    cell_name: str = "layer"
+
+    def __post_init__(self) -> None:
+        if self.relation not in RELATIONS:
+            raise ValueError(f"relation must be one of {RELATIONS}, got {self.relation!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if not (self.tolerance >= 0 and np.isfinite(self.tolerance)):
+            raise ValueError(f"tolerance must be finite and >= 0, got {self.tolerance!r}")
+        object.__setattr__(self, "prediction", np.atleast_1d(np.asarray(self.prediction, dtype=float)))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of SPEC §4, ready for the engine.
+
+    key, title, statement
+        identifier (``"T1"``), one-line title, and the SPEC formula in words.
+    configs(mode)
+        the default configurations, ``mode`` in ``{"quick", "full"}``. A configuration is
+        any frozen object with a ``describe() -> dict`` (JSON-able) method.
+    hypotheses(config)
+        the list of :class:`Hypothesis`; any unmet one makes the verdict HYPOTHESIS NOT MET.
+    measure(config, seed_sequence)
+        one realization -> ``dict[str, np.ndarray]``.
+    comparisons(config) / negative_controls(config)
+        what the measurement must satisfy / the deliberately false versions that the
+        checker must reject (their verdict must be FAIL).
+    reported
+        extra measured quantities reported with intervals (companions such as ``r``, ``Λ``).
+    sweep
+        for asymptotic claims (T1, P6): the configuration attribute swept (``"width"``);
+        the engine then also judges the trend "the excess over the prediction shrinks as
+        ``sweep`` grows".
+    realizations
+        default number of realizations per configuration, per mode.
+    plots
+        names of the plots (``validation.plots``) the report draws for this claim.
+    """
+
+    key: str
+    title: str
+    statement: str
+    configs: Callable[[str], Sequence[Any]]
+    hypotheses: Callable[[Any], list[Hypothesis]]
+    measure: Callable[[Any, np.random.SeedSequence], Mapping[str, np.ndarray]]
+    comparisons: Callable[[Any], list[Comparison]]
+    negative_controls: Callable[[Any], list[Comparison]]
+    reported: tuple[str, ...] = ()
+    sweep: str | None = None
+    realizations: Mapping[str, int] = field(default_factory=lambda: {"quick": 8, "full": 50})
+    plots: tuple[str, ...] = ()
+
+    def unmet(self, config: Any) -> list[Hypothesis]:
+        return [h for h in self.hypotheses(config) if not h.met]
+
+
+REGISTRY: dict[str, Claim] = {}
+
+
+def register(claim: Claim) -> Claim:
+    """Add a claim to the registry (one line at the end of each claim module)."""
+    if claim.key in REGISTRY:
+        raise ValueError(f"claim {claim.key!r} is already registered")
+    REGISTRY[claim.key] = claim
+    return claim
+
+
+def replace(obj: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` re-exported so claim modules can derive configurations."""
+    return dataclasses.replace(obj, **changes)
