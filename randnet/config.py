@@ -22,6 +22,10 @@ from .proxy import METHODS as PROXY_METHODS
 DTYPES = ("float32", "float64")
 
 
+def _positive_int(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= 1
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """A built-in dataset ``name`` of ``n`` inputs ``(height, width, channels)``, or a ``path`` to a file.
@@ -45,7 +49,7 @@ class DatasetSpec:
                 raise ValueError(f"unknown dataset {self.name!r}; choose one of {', '.join(BUILTIN)} or give a file path")
             for label in ("n", "height", "width", "channels"):
                 v = getattr(self, label)
-                if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                if not _positive_int(v):
                     raise ValueError(f"dataset {label} must be a positive integer, got {v!r}")
 
     def draw(self, seed_sequence: np.random.SeedSequence | None = None) -> np.ndarray:
@@ -67,7 +71,8 @@ class NetConfig:
     eps           ε of the normalization (and of PN unless ``pn_eps`` is set)
     activation    φ; weight / gamma / beta: ``ν_ω, ν_γ, ν_β`` (``ω`` is scaled by ``1/sqrt(K² C^{l−1})``)
     batch_size    mini-batch size for ``bn`` (None: full batch)
-    proxy_method  ``exact`` (closed form / Gauss–Hermite) or ``quantile`` (the paper's grid)
+    proxy_method  ``exact`` (closed form / fine quadrature), ``hermite`` or ``quantile`` (the paper's grid);
+                  ``proxy_nodes`` the nodes of the last two
     """
 
     widths: tuple[int, ...] = (256,)
@@ -90,42 +95,49 @@ class NetConfig:
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass normalization)
-        if isinstance(self.depth, bool) or not isinstance(self.depth, (int, np.integer)) or self.depth < 1:
+        if not _positive_int(self.depth):
             raise ValueError(f"depth must be a positive integer, got {self.depth!r}")
-        widths = (self.widths,) if isinstance(self.widths, (int, np.integer)) else tuple(self.widths)
+        widths = (self.widths,) if np.ndim(self.widths) == 0 else tuple(self.widths)
         if len(widths) == 1:
             widths = widths * int(self.depth)
         if len(widths) != self.depth:
             raise ValueError(f"got {len(widths)} widths for depth {self.depth}: give one width or one per layer")
         for c in widths:
-            if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1:
+            if not _positive_int(c):
                 raise ValueError(f"widths must be positive integers, got {c!r}")
         set_("widths", tuple(int(c) for c in widths))
-        if not isinstance(self.kernel_size, (int, np.integer)) or self.kernel_size < 1 or self.kernel_size % 2 == 0:
+        if not _positive_int(self.kernel_size) or self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be a positive odd integer, got {self.kernel_size!r}")
         base, _, pn = parse_norm(self.norm)
         set_("norm", str(self.norm).lower())
         if base == "gn":
-            if self.groups is None or self.groups < 1:
-                raise ValueError("norm 'gn' needs groups >= 1")
+            if not _positive_int(self.groups):
+                raise ValueError(f"norm 'gn' needs a positive integer number of groups, got {self.groups!r}")
             bad = [c for c in self.widths if c % self.groups]
             if bad:
                 raise ValueError(f"groups={self.groups} does not divide width(s) {sorted(set(bad))}")
         if not (isinstance(self.eps, (int, float)) and math.isfinite(self.eps) and self.eps >= 0):
             raise ValueError(f"eps must be a finite number >= 0, got {self.eps!r}")
-        if self.pn_eps is not None and not (math.isfinite(self.pn_eps) and self.pn_eps >= 0):
+        if self.pn_eps is not None and not (isinstance(self.pn_eps, (int, float)) and math.isfinite(self.pn_eps)
+                                            and self.pn_eps >= 0):
             raise ValueError(f"pn_eps must be a finite number >= 0, got {self.pn_eps!r}")
         get_activation(self.activation)
         for name in ("weight", "gamma", "beta"):
             set_(name, parse_distribution(getattr(self, name)))
-        if self.dtype not in DTYPES:
+        if str(self.dtype) not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
-        if self.batch_size is not None and (self.batch_size < 1 or base != "bn"):
-            raise ValueError("batch_size must be a positive integer and applies to 'bn' only")
+        set_("dtype", str(self.dtype))
+        if self.batch_size is not None:
+            if not _positive_int(self.batch_size):
+                raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+            if base != "bn":
+                raise ValueError(f"batch_size applies to 'bn' only, not to norm {self.norm!r}")
         if self.first_stride not in (1, 2):
             raise ValueError(f"first_stride must be 1 or 2, got {self.first_stride!r}")
         if self.proxy_method not in PROXY_METHODS:
             raise ValueError(f"proxy_method must be one of {PROXY_METHODS}, got {self.proxy_method!r}")
+        if self.proxy_nodes is not None and not _positive_int(self.proxy_nodes):
+            raise ValueError(f"proxy_nodes must be a positive integer, got {self.proxy_nodes!r}")
         if not isinstance(self.dataset, DatasetSpec):
             raise ValueError("dataset must be a DatasetSpec")
 

@@ -15,6 +15,7 @@ Any ``(N, H, W, C)`` float array in a ``.npy`` / ``.npz`` file can be used inste
 from __future__ import annotations
 
 import os
+import zipfile
 
 import numpy as np
 
@@ -45,8 +46,10 @@ def make_dataset(name: str, n: int, h: int, w: int, c: int, rng: np.random.Gener
     if name not in BUILTIN:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(BUILTIN)} or give a .npy/.npz file")
     for label, v in (("N", n), ("H", h), ("W", w), ("C", c)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"dataset {label} must be a positive integer, got {v!r}")
+    if name in ("grf", "shared_stats") and h * w < 2:
+        raise ValueError(f"dataset {name!r} standardizes each image over (h, w): it needs H·W >= 2, got {h}x{w}")
     if name == "shared_stats":
         e = rng.standard_normal((n, h, w, c))
         e = (e - e.mean(axis=(1, 2), keepdims=True)) / e.std(axis=(1, 2), keepdims=True)
@@ -60,8 +63,12 @@ def make_dataset(name: str, n: int, h: int, w: int, c: int, rng: np.random.Gener
 
 
 def validate_array(x: np.ndarray, source: str = "array") -> np.ndarray:
-    """Check that ``x`` is finite ``(N, H, W, C)`` float data with no input identically zero."""
-    if not isinstance(x, np.ndarray) or x.dtype.kind not in "fiu" or x.dtype.kind == "b":
+    """Check that ``x`` is a finite real ``(N, H, W, C)`` array; return it as float64.
+
+    An input that is identically zero is allowed here (it breaks Definition 1 (i), which the checks
+    report: :func:`randnet.net.data_assumption`).
+    """
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "fiu":
         raise ValueError(f"{source}: expected a numeric array, got {getattr(x, 'dtype', type(x))}")
     if x.ndim != 4:
         raise ValueError(f"{source}: expected shape (N, H, W, C), got {x.shape}")
@@ -79,18 +86,18 @@ def load_array(path: str, key: str | None = None) -> np.ndarray:
         raise FileNotFoundError(f"data file not found: {path}")
     try:
         obj = np.load(path, allow_pickle=False)
-    except ValueError as e:
-        raise ValueError(f"{path}: not a plain numeric .npy/.npz file ({e})") from None
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read as .npy/.npz ({e})") from None
-    if isinstance(obj, np.lib.npyio.NpzFile):
-        with obj:
-            keys = list(obj.keys())
-            if key is None:
-                if len(keys) != 1:
-                    raise ValueError(f"{path}: holds arrays {keys}; name one with key=")
-                key = keys[0]
-            if key not in keys:
-                raise ValueError(f"{path}: no array {key!r}; it holds {keys}")
-            obj = obj[key]
+        if isinstance(obj, np.lib.npyio.NpzFile):
+            with obj:
+                keys = list(obj.keys())
+                if key is None:
+                    if len(keys) != 1:
+                        raise KeyError(f"it holds arrays {keys}; name one with key=")
+                    key = keys[0]
+                if key not in keys:
+                    raise KeyError(f"no array {key!r}; it holds {keys}")
+                obj = obj[key]
+    except KeyError as e:
+        raise ValueError(f"{path}: {e.args[0]}") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: not a plain numeric .npy/.npz file (object arrays are refused) ({e})") from None
     return validate_array(obj, path)

@@ -33,8 +33,8 @@ class Distribution:
         if self.kind not in KINDS:
             raise ValueError(f"unknown distribution {self.kind!r}; choose one of {', '.join(KINDS)}")
         for name, v in (("first", self.a), ("second", self.b)):
-            if not math.isfinite(v):
-                raise ValueError(f"{self.kind}: {name} parameter must be finite, got {v}")
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+                raise ValueError(f"{self.kind}: {name} parameter must be a finite number, got {v!r}")
         if self.kind == "normal" and self.b < 0:
             raise ValueError(f"normal: std must be >= 0, got {self.b}")
         if self.kind == "truncated_normal" and self.a <= 0:

@@ -20,14 +20,21 @@ import numpy as np
 NormFn = Callable[..., np.ndarray]
 
 
-def _standardize(x: np.ndarray, axes: tuple[int, ...], eps: float) -> np.ndarray:
-    """(x − mean) / sqrt(var + ε) over ``axes``, two-pass in float64."""
+ROUNDOFF = 16 * np.finfo(np.float64).eps
+
+
+def _standardize(x: np.ndarray, axes: tuple[int, ...], eps: float, what: str = "normalization") -> np.ndarray:
+    """(x − mean) / sqrt(var + ε) over ``axes``, two-pass in float64.
+
+    A slice whose denominator is zero, or below the float64 round-off of its mean (a constant slice
+    whose variance is only summation error), raises ZeroDivisionError rather than returning noise.
+    """
     mean = x.mean(axis=axes, dtype=np.float64, keepdims=True)
     centered = x - mean
     var = np.mean(np.square(centered), axis=axes, keepdims=True)
     denom = np.sqrt(var + eps)
-    if np.any(denom == 0):
-        raise ZeroDivisionError("normalization denominator is zero (a constant slice with ε = 0)")
+    if np.any(denom <= ROUNDOFF * np.abs(mean)):  # also catches denom == 0
+        raise ZeroDivisionError(f"{what} denominator is zero or at round-off level (a constant slice with ε = 0)")
     return (centered / denom).astype(x.dtype, copy=False)
 
 
@@ -48,7 +55,7 @@ def _in(x, groups=None, eps=0.0, batch_size=None):
 
 def _gn(x, groups=None, eps=0.0, batch_size=None):
     n, h, w, c = x.shape
-    if groups is None or groups <= 0 or c % groups:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups <= 0 or c % groups:
         raise ValueError(f"gn needs a number of groups dividing the width {c}, got {groups!r}")
     return _standardize(x.reshape(n, h, w, groups, c // groups), (1, 2, 4), eps).reshape(x.shape)
 
@@ -58,6 +65,7 @@ def _none(x, groups=None, eps=0.0, batch_size=None):
 
 
 NORMALIZATIONS: dict[str, NormFn] = {"bn": _bn, "ln": _ln, "in": _in, "gn": _gn, "none": _none}
+BATCH_FREE = ("ln", "in", "gn", "none")  # built-ins whose statistics never mix inputs
 
 
 def register_normalization(name: str, fn: NormFn) -> None:
@@ -69,26 +77,38 @@ def register_normalization(name: str, fn: NormFn) -> None:
 
 def normalize(x: np.ndarray, kind: str, groups: int | None = None, eps: float = 0.0,
               batch_size: int | None = None) -> np.ndarray:
-    """Normalize ``x`` of shape ``(N, H, W, C)`` with the statistics of ``kind`` (see module doc)."""
+    """Normalize ``x`` of shape ``(N, H, W, C)`` with the statistics of ``kind`` (see module doc).
+
+    The output keeps a float ``x``'s dtype (integer input gives float64). ``batch_size``: ``bn`` over
+    consecutive mini-batches of that many inputs (the last may be smaller).
+    """
     if kind not in NORMALIZATIONS:
         raise ValueError(f"unknown normalization {kind!r}; choose one of {', '.join(NORMALIZATIONS)}")
     x = np.asarray(x)
     if x.ndim != 4:
         raise ValueError(f"normalize expects (N, H, W, C), got shape {x.shape}")
-    if eps < 0 or not np.isfinite(eps):
+    if x.dtype.kind in "iub":
+        x = x.astype(np.float64)
+    elif x.dtype.kind != "f":
+        raise ValueError(f"normalize expects a real array, got dtype {x.dtype}")
+    if not (np.isfinite(eps) and eps >= 0):
         raise ValueError(f"eps must be finite and >= 0, got {eps}")
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if kind in BATCH_FREE:
+            raise ValueError(f"batch_size applies to 'bn' only; {kind!r} uses no batch statistics")
     return NORMALIZATIONS[kind](x, groups=groups, eps=eps, batch_size=batch_size)
 
 
 def weight_standardize(w: np.ndarray) -> np.ndarray:
     """Make each output filter ``w[..., o]`` zero-mean, unit-std over its ``K·K·C_in`` fan-in."""
-    k1, k2, cin, cout = w.shape
-    flat = w.reshape(-1, cout)
-    mean = flat.mean(axis=0, dtype=np.float64)
-    std = np.sqrt(np.mean(np.square(flat - mean), axis=0))
-    if np.any(std == 0):
-        raise ZeroDivisionError("weight standardization: a filter is constant")
-    return ((flat - mean) / std).astype(w.dtype, copy=False).reshape(w.shape)
+    w = np.asarray(w)
+    if w.ndim != 4:
+        raise ValueError(f"weight_standardize expects (K, K, C_in, C_out), got shape {w.shape}")
+    if w.dtype.kind != "f":
+        w = w.astype(np.float64)
+    return _standardize(w.reshape(-1, w.shape[-1]), (0,), 0.0, "weight standardization").reshape(w.shape)
 
 
 def parse_norm(spec: str) -> tuple[str, bool, bool]:

@@ -16,13 +16,16 @@ def assert_close(actual, expected, rtol=1e-12, atol=0.0, msg=""):
         raise AssertionError(f"{msg} shape mismatch: actual {a.shape} vs expected {e.shape}")
     if a.size == 0:
         return
+    a, e = np.atleast_1d(a), np.atleast_1d(e)  # scalars: index as a 1-element array
     nonfinite = ~np.isfinite(a) | ~np.isfinite(e)
     if np.any(nonfinite):
         same = np.array_equal(a[nonfinite], e[nonfinite], equal_nan=True)
         if not same:
-            raise AssertionError(f"{msg} non-finite entries differ")
+            where = tuple(int(i) for i in np.argwhere(nonfinite & ~((a == e) | (np.isnan(a) & np.isnan(e))))[0])
+            raise AssertionError(f"{msg} non-finite entries differ, first at {where}: actual {a[where]} vs expected {e[where]}")
     fin = ~nonfinite
-    err = np.abs(a - e)
+    with np.errstate(invalid="ignore"):
+        err = np.abs(a - e)
     err[nonfinite] = 0.0
     bound = atol + rtol * np.abs(e)
     excess = np.where(fin, err - bound, -np.inf)
@@ -34,5 +37,5 @@ def assert_close(actual, expected, rtol=1e-12, atol=0.0, msg=""):
     raise AssertionError(
         f"{msg} not close (rtol={rtol:g}, atol={atol:g}): max abs err {float(err.max()):.3e}, "
         f"max rel err {max_rel:.3e}; {int(np.sum(excess > 0))}/{a.size} entries fail; "
-        f"worst at {tuple(int(i) for i in worst)}: actual {a[worst]!r} vs expected {e[worst]!r}"
+        f"worst at {tuple(int(i) for i in worst)}: actual {float(a[worst]):.17g} vs expected {float(e[worst]):.17g}"
     )

@@ -2,38 +2,262 @@
 
 :func:`execute` maps a picklable module-level function over a list of argument tuples and
 returns the results *in task order*, whatever the backend or the number of workers, so a
-result never depends on scheduling.
+result never depends on scheduling (SPEC §5: realization ``k`` is a function of
+``(config, seed, k)`` only).
+
+Backends
+--------
+``serial``
+    a plain loop in this process.
+``joblib``
+    ``jobs`` local worker processes (loky).
+``dask``
+    a ``distributed`` cluster. :func:`dask_client` picks it, in this order: the ``client`` or
+    ``scheduler`` given to :func:`execute` (a :class:`distributed.Client`, a cluster object such as
+    ``dask_jobqueue.SLURMCluster``, or a scheduler address ``"tcp://host:port"``); else the
+    *default client* of the calling code (the innermost ``with dask_client(...)`` block, or any
+    ``distributed.Client`` made by the caller); else a fresh :class:`distributed.LocalCluster` of
+    ``jobs`` single-threaded worker processes on ``127.0.0.1``, closed when :func:`execute` returns.
+    Opening one :func:`dask_client` block around several :func:`execute` calls (a sweep over many
+    claims) keeps one cluster for all of them.
+
+Failures
+--------
+A task that raises is retried ``retries`` times (``Client.submit(retries=...)``) before the error
+reaches the caller. A worker process that dies mid-task (killed, out of memory) is different: the
+scheduler reschedules its tasks on the surviving or restarted workers (the nanny restarts a dead
+worker), and gives up on a task only after it has been running on
+``distributed.scheduler.allowed-failures`` (+1) workers that died — then :func:`execute` raises a
+:class:`WorkerDeathError` that says so. Results that completed are handed to ``on_result`` as
+soon as they reach this process, so a caller that stores each one at once (the results store)
+loses nothing even if *this* process is interrupted: the next run resumes from the store.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import contextlib
+import uuid
+from typing import Any, Callable, Iterator, Sequence
 
 from tqdm.auto import tqdm
 
-BACKENDS = ("serial", "joblib")
+BACKENDS = ("serial", "joblib", "dask")
+
+DEFAULT_RETRIES = 2
+"""How many times the dask backend resubmits a task that raised an exception."""
+
+DEFAULT_ALLOWED_FAILURES = 3
+"""Worker deaths a task may cause before a LocalCluster's scheduler gives up on it (Dask's default)."""
+
+LOCAL_HOST = "127.0.0.1"
+"""The only interface a LocalCluster started here listens on."""
+
+OnResult = Callable[[int, Any], None]
+
+
+class WorkerDeathError(RuntimeError):
+    """A task kept killing the workers that ran it (``distributed.KilledWorker``)."""
 
 
 def execute(fn: Callable[..., Any], tasks: Sequence[tuple], *, backend: str = "joblib", jobs: int = 1,
-            progress: bool = True, desc: str = "") -> list[Any]:
-    """``[fn(*t) for t in tasks]`` on ``backend`` with ``jobs`` workers, with a progress bar."""
+            progress: bool = True, desc: str = "", scheduler: Any = None, client: Any = None,
+            retries: int = DEFAULT_RETRIES, on_result: OnResult | None = None,
+            timeout: float | None = None) -> list[Any]:
+    """``[fn(*t) for t in tasks]`` on ``backend`` with ``jobs`` workers, with a progress bar.
+
+    fn
+        a picklable function (module-level, so that worker processes import it by name).
+    tasks
+        one argument tuple per call.
+    backend, jobs
+        ``"serial"``, ``"joblib"`` (``jobs`` processes; ``jobs=1`` runs serially) or ``"dask"``
+        (``jobs`` worker processes when a LocalCluster has to be started; ignored when connecting
+        to an existing scheduler or client).
+    scheduler, client
+        dask only: where to run (see the module doc); at most one of them.
+    retries
+        dask only: resubmissions of a task that raised.
+    on_result
+        ``on_result(i, result)`` is called in this process as soon as task ``i``'s result arrives
+        (arrival order, which depends on scheduling); the returned list is in task order anyway.
+    timeout
+        dask only: seconds to wait for all results before raising :class:`TimeoutError` (None: no
+        limit); unfinished tasks are cancelled.
+    """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
+    if backend != "dask" and (scheduler is not None or client is not None):
+        raise ValueError(f"a scheduler or client applies to backend 'dask' only, not {backend!r}")
+    if scheduler is not None and client is not None:
+        raise ValueError("give either scheduler= or client=, not both")
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    if backend != "dask" and timeout is not None:
+        raise ValueError(f"timeout applies to backend 'dask' only, not {backend!r}")
+    tasks = [tuple(t) for t in tasks]
     bar = tqdm(total=len(tasks), desc=desc, disable=not progress, leave=False)
-    try:
-        if backend == "serial" or jobs == 1:
-            out = []
-            for t in tasks:
-                out.append(fn(*t))
-                bar.update()
-            return out
-        from joblib import Parallel, delayed
 
-        out = []
-        for r in Parallel(n_jobs=jobs, return_as="generator")(delayed(fn)(*t) for t in tasks):
-            out.append(r)
-            bar.update()
-        return out
+    def deliver(i: int, result: Any) -> None:
+        if on_result is not None:
+            on_result(i, result)
+        bar.update()
+
+    try:
+        if not tasks:
+            return []
+        if backend == "dask":
+            return _execute_dask(fn, tasks, jobs, client if client is not None else scheduler, retries, desc,
+                                 deliver, timeout)
+        if backend == "serial" or jobs == 1:
+            return _execute_serial(fn, tasks, deliver)
+        return _execute_joblib(fn, tasks, jobs, deliver)
     finally:
         bar.close()
+
+
+# -- serial and joblib ---------------------------------------------------------------------
+def _execute_serial(fn, tasks, deliver) -> list[Any]:
+    out = []
+    for i, t in enumerate(tasks):
+        out.append(fn(*t))
+        deliver(i, out[-1])
+    return out
+
+
+def _call_indexed(fn: Callable[..., Any], i: int, args: tuple) -> tuple[int, Any]:
+    """``(i, fn(*args))``: lets results arriving out of order be put back in place."""
+    return i, fn(*args)
+
+
+def _execute_joblib(fn, tasks, jobs, deliver) -> list[Any]:
+    from joblib import Parallel, delayed
+
+    out: list[Any] = [None] * len(tasks)
+    gen = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+        delayed(_call_indexed)(fn, i, t) for i, t in enumerate(tasks))
+    for i, r in gen:
+        out[i] = r
+        deliver(i, r)
+    return out
+
+
+# -- dask ----------------------------------------------------------------------------------
+def _default_client():
+    """The caller's current ``distributed`` client, or None."""
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: Any = None, jobs: int = 1, *,
+                allowed_failures: int = DEFAULT_ALLOWED_FAILURES, timeout: float = 30.0) -> Iterator[Any]:
+    """A :class:`distributed.Client` for the ``with`` block.
+
+    A client made here (for a new LocalCluster, an address or a cluster object) is the default
+    client inside the block, so :func:`execute` calls with ``backend="dask"`` and no scheduler use it.
+
+    scheduler
+        ``None``: use the current default client if there is one, else start a LocalCluster of
+        ``jobs`` single-threaded worker processes listening on ``127.0.0.1`` only (its HTTP status page on a free loopback port),
+        whose scheduler allows ``allowed_failures`` worker deaths per task; it is shut down at the
+        end of the block.
+        A :class:`distributed.Client`: used as is, left open.
+        A scheduler address (``"tcp://host:port"``) or a cluster object (anything with a
+        ``scheduler_address``, e.g. ``dask_jobqueue.SLURMCluster``): connect a client (closed at the
+        end of the block; the cluster itself is left running). Its scheduler's own configuration
+        sets ``allowed-failures``.
+    timeout
+        seconds to wait for the connection.
+    """
+    from distributed import Client, LocalCluster
+
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
+    if scheduler is None:
+        current = _default_client()
+        if current is not None:
+            yield current
+            return
+        import dask
+
+        with dask.config.set({"distributed.scheduler.allowed-failures": int(allowed_failures)}):
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host=LOCAL_HOST,
+                                   scheduler_port=0, dashboard_address=f"{LOCAL_HOST}:0")
+        try:
+            with Client(cluster, timeout=timeout) as c:
+                yield c
+        finally:
+            cluster.close()
+        return
+    if isinstance(scheduler, str):
+        address = scheduler.strip()
+        if not address:
+            raise ValueError("empty scheduler address; write e.g. tcp://127.0.0.1:8786")
+        target: Any = address
+    elif hasattr(scheduler, "scheduler_address"):
+        target, address = scheduler, scheduler.scheduler_address
+    else:
+        raise TypeError(f"scheduler must be an address string, a distributed.Client or a cluster object, "
+                        f"got {type(scheduler).__name__}")
+    try:
+        c = Client(target, timeout=timeout)
+    except (OSError, TimeoutError) as e:
+        raise ConnectionError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({e}); "
+                              f"is `dask scheduler` running there?") from e
+    with c:
+        yield c
+
+
+def _execute_dask(fn, tasks, jobs, where, retries, desc, deliver, timeout) -> list[Any]:
+    from distributed import as_completed
+    from distributed.client import FutureCancelledError
+
+    try:
+        from distributed import KilledWorker
+    except ImportError:  # older distributed
+        from distributed.scheduler import KilledWorker
+
+    name = (desc or getattr(fn, "__name__", "task")).replace(" ", "_")
+    run_id = uuid.uuid4().hex[:10]
+    with dask_client(where, jobs) as c:
+        keys = [f"{name}-{run_id}-{i}" for i in range(len(tasks))]
+        futures = c.map(fn, *zip(*tasks), key=keys, pure=False, retries=retries)
+        index = {f.key: i for i, f in enumerate(futures)}
+        out: list[Any] = [None] * len(tasks)
+        done = 0
+        try:
+            for fut, result in as_completed(futures, loop=c.loop, with_results=True, timeout=timeout):
+                i = index[fut.key]
+                out[i] = result
+                fut.release()
+                done += 1
+                deliver(i, result)
+        except TimeoutError as e:
+            if timeout is None:  # raised by a task, not by the wait
+                raise
+            raise TimeoutError(f"only {done} of {len(tasks)} tasks of {name!r} finished within {timeout:g} s "
+                               f"(are there workers? {len(c.scheduler_info().get('workers', {}))} connected)") from e
+        except KilledWorker as e:
+            raise WorkerDeathError(
+                f"a task of {name!r} was running on a worker each time one died, more often than the scheduler's "
+                f"distributed.scheduler.allowed-failures allows ({e}). It may exhaust the workers' memory or crash "
+                f"them; results already delivered were passed to on_result (a store resumes from them).") from e
+        except FutureCancelledError as e:
+            raise RuntimeError(f"dask tasks of {name!r} were cancelled (the cluster shut down or the client "
+                               f"lost its scheduler): {e}") from e
+        finally:
+            pending = [f for f in futures if not f.done()]
+            if pending:
+                c.cancel(pending)
+        return out
+

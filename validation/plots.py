@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
+import textwrap
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 (after choosing the backend)
+from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
+import numpy as np  # noqa: E402
 
 PlotFn = Callable[..., list]
 PLOTS: dict[str, PlotFn] = {}
@@ -35,6 +40,162 @@ def register_plot(name: str) -> Callable[[PlotFn], PlotFn]:
         PLOTS[name] = fn
         return fn
     return deco
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+def slug(text: str) -> str:
+    """A file-name-safe version of ``text``."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:60] or "plot"
+
+
+def save(fig, out_dir, name: str) -> Path:
+    """Save ``fig`` as ``out_dir/name.png`` (creating the folder), close it, return the path."""
+    path = Path(out_dir) / f"{slug(name)}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def cell_axis(labels: Sequence[Any]) -> tuple[np.ndarray, list[str] | None]:
+    """x positions for cell labels: the labels themselves when numeric, else 0..n−1 with tick labels."""
+    try:
+        return np.asarray(labels, dtype=float), None
+    except (TypeError, ValueError):
+        return np.arange(len(labels), dtype=float), [str(c) for c in labels]
+
+
+def wants_log(*arrays: np.ndarray, decades: float = 2.0) -> bool:
+    """Log scale when every finite value is positive and they span more than ``decades`` decades."""
+    v = np.concatenate([np.ravel(a) for a in arrays])
+    v = v[np.isfinite(v)]
+    return v.size > 0 and bool(np.all(v > 0)) and np.log10(v.max() / v.min()) > decades
+
+
+# -- generic plots -------------------------------------------------------------------------------------
+@register_plot("comparison")
+def plot_comparison(result, out_dir, log: bool | None = None) -> list[Path]:
+    """Per comparison: the measured value per cell with its band, against the prediction, one line per config.
+
+    Band: ``"mean"``: the simultaneous (Bonferroni) t-interval the verdict reads; ``"exact"`` and
+    ``"probability"``: the range [min, max] over realizations. ``log``: None chooses from the data.
+    """
+    paths = []
+    labels = list(dict.fromkeys(j.comparison.label for r in result.results for j in r.comparisons))
+    for i, label in enumerate(labels):
+        fig, ax = plt.subplots(figsize=(7.5, 4.5))
+        drawn = []
+        for k, r in enumerate(result.results):
+            j = next((j for j in r.comparisons if j.comparison.label == label), None)
+            if j is None:
+                continue
+            c = j.comparison
+            x, ticks = cell_axis(j.cells)
+            samples = r.samples[c.quantity].reshape(r.realizations, -1)
+            mean = samples.mean(axis=0)
+            low, high = (j.low, j.high) if c.mode == "mean" else (samples.min(axis=0), samples.max(axis=0))
+            color = f"C{k % 10}"
+            ax.plot(x, mean, "o-", ms=3, color=color, label=f"{r.label}: {j.verdict}")
+            ax.fill_between(x, low, high, color=color, alpha=0.2, lw=0)
+            ax.plot(x, j.prediction, "--", color=color, lw=1.2)
+            drawn += [mean, j.prediction]
+            if ticks:
+                ax.set_xticks(x, ticks, rotation=45, ha="right")
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if log if log is not None else wants_log(*drawn):
+            ax.set_yscale("log")
+        band = "simultaneous t-interval" if c.mode == "mean" else "range over realizations"
+        ax.plot([], [], "k--", lw=1.2, label=f"prediction ({c.relation}, δ = {c.tolerance:g})")
+        ax.set_title(f"{result.claim.key}: {label}\nmean over realizations, band: {band}", fontsize=10)
+        ax.set_xlabel(c.cell_name)
+        ax.set_ylabel(c.quantity)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+        paths.append(save(fig, out_dir, f"{result.claim.key}_comparison_{i + 1}_{label}"))
+    return paths
+
+
+@register_plot("sweep_convergence")
+def plot_sweep_convergence(result, out_dir) -> list[Path]:
+    """Per trend: the mean worst-cell excess over the prediction against the swept attribute, with its
+    t-interval, on log-log axes (when positive) with a reference slope ``value^(−1/2)``."""
+    paths = []
+    for i, t in enumerate(result.trends):
+        fig, ax = plt.subplots(figsize=(6.5, 4.5))
+        v = np.asarray(t.values, dtype=float)
+        err = np.vstack([t.excess - t.low, t.high - t.excess])
+        ax.errorbar(v, t.excess, yerr=np.clip(err, 0, None), fmt="o-", capsize=4,
+                    label=f"measured (slope {t.slope:.2f} [{t.slope_low:.2f}, {t.slope_high:.2f}])"
+                    if np.isfinite(t.slope) else "measured")
+        if np.all(t.low > 0):
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.plot(v, t.excess[0] * np.sqrt(v[0] / v), "k:", label=f"reference ∝ {t.sweep}^(−1/2)")
+        else:
+            ax.set_xscale("log")
+            ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(v, [f"{x:g}" for x in v])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_title(f"{result.claim.key}: {t.label} — trend {t.verdict}\n" + textwrap.fill(t.fixed, 70), fontsize=9)
+        ax.set_xlabel(t.sweep)
+        ax.set_ylabel("worst-cell excess over the prediction")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+        paths.append(save(fig, out_dir, f"{result.claim.key}_sweep_{i + 1}_{t.label}"))
+    return paths
+
+
+POWER_TERMS = ("(1) μ_c(y)²: dataset scale", "(2) σ_c(μ_x,c(y))²: instance means vary",
+               "(3) μ_c(σ_x,c(y))²: mean instance spread", "(4) σ_c(σ_x,c(y))²: instance spreads vary")
+
+
+@register_plot("power")
+def plot_power(result, out_dir) -> list[Path]:
+    """The four layer-level power terms of ``y^l`` (Eq. 5), mean over realizations, stacked against depth;
+    one panel per configuration (the claim measures ``power_y`` of shape (L, 4))."""
+    rs = result.results
+    for r in rs:
+        if "power_y" not in r.samples or r.samples["power_y"].shape[1:][-1:] != (4,):
+            raise ValueError(f"plot 'power' needs a quantity 'power_y' of shape (L, 4) per realization; claim "
+                             f"{result.claim.key} ({r.label}) measured {sorted(r.samples)}")
+    cols = min(len(rs), 3)
+    rows = -(-len(rs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False, sharey=True)
+    for ax, r in zip(axes.ravel(), rs):
+        terms = r.samples["power_y"].mean(axis=0)
+        depth = np.arange(1, len(terms) + 1)
+        ax.stackplot(depth, terms.T, labels=POWER_TERMS, alpha=0.85)
+        ax.set_title(textwrap.fill(r.label, 45), fontsize=9)
+        ax.set_xlabel("layer l")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(1, max(len(terms), 2))
+        ax.grid(alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("power of y^l")
+    for ax in axes.ravel()[len(rs):]:
+        ax.axis("off")
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, -0.02 - 0.04 * (rows > 1)))
+    fig.suptitle(f"{result.claim.key}: power decomposition of y^l (mean over {rs[0].realizations} realizations)",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return [save(fig, out_dir, f"{result.claim.key}_power")]
+
+
+def draw(result, out_dir) -> tuple[list[Path], list[str]]:
+    """Draw every plot ``result.claim.plots`` names; returns the paths and the errors (one line each)."""
+    paths, errors = [], []
+    for name in result.claim.plots:
+        if name not in PLOTS:
+            errors.append(f"plot {name!r}: no such plot (registered: {', '.join(sorted(PLOTS))})")
+            continue
+        try:
+            paths += PLOTS[name](result, out_dir)
+        except Exception as e:  # a broken plot must not lose the claim's results
+            plt.close("all")
+            errors.append(f"plot {name!r}: {type(e).__name__}: {e}")
+    return paths, errors
 
 
 def _import_plot_modules() -> None:

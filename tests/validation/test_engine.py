@@ -1,0 +1,162 @@
+"""The Monte Carlo engine: reproducibility, the results store and resuming, result objects."""
+import numpy as np
+import pytest
+
+import randnet
+from validation import engine
+from validation.engine import measure_realization, run_claim
+from validation.intervals import t_interval
+from validation.store import Store, config_digest
+from validation.verdicts import FAIL, INCONCLUSIVE, PASS, UNMET
+
+from .toy_claims import TOY, TOY_SWEEP, ToyConfig, measure
+
+
+def _same(a, b):
+    assert [r.digest for r in a.results] == [r.digest for r in b.results]
+    for x, y in zip(a.results, b.results):
+        assert set(x.samples) == set(y.samples)
+        for q in x.samples:
+            assert np.array_equal(x.samples[q], y.samples[q]), q
+
+
+def test_measure_realization_is_the_claims_measurement_as_float64():
+    config = ToyConfig()
+    values = measure_realization("TOY", config, 5, 3)
+    expected = measure(config, randnet.realization_seed(5, 3))
+    assert set(values) == set(expected)
+    for q in values:
+        assert values[q].dtype == np.float64 and np.array_equal(values[q], expected[q])
+
+
+def test_unknown_claim_is_a_clear_error():
+    with pytest.raises(KeyError, match="unknown claim 'NOPE'"):
+        measure_realization("NOPE", ToyConfig(), 0, 0)
+
+
+def test_serial_and_two_joblib_workers_give_identical_samples():
+    serial = run_claim(TOY, backend="serial", progress=False)
+    parallel = run_claim(TOY, backend="joblib", jobs=2, progress=False)
+    _same(serial, parallel)
+
+
+def test_realization_k_does_not_depend_on_the_number_of_realizations():
+    few = run_claim(TOY, realizations=3, seed=7, backend="serial", progress=False)
+    many = run_claim(TOY, realizations=6, seed=7, backend="serial", progress=False)
+    other_seed = run_claim(TOY, realizations=3, seed=8, backend="serial", progress=False)
+    for a, b, c in zip(few.results, many.results, other_seed.results):
+        assert np.array_equal(a.samples["q"], b.samples["q"][:3])
+        assert not np.array_equal(a.samples["q"], c.samples["q"])
+
+
+def test_result_objects():
+    res = run_claim(TOY, backend="serial", progress=False)
+    assert res.claim is TOY and res.mode == "quick" and len(res.results) == 2
+    met, unmet = res.results
+    assert met.realizations == 8 and met.samples["power_y"].shape == (8, 4, 4)
+    assert not met.samples["q"].flags.writeable
+    ci = met.confidence_interval("tail", 0.9)
+    expected = t_interval(met.samples["tail"], 0.9)
+    assert np.array_equal(ci.low, expected.low) and np.array_equal(ci.high, expected.high)
+    verdicts = [j.verdict for j in met.comparisons]
+    assert verdicts[1:] == [PASS, PASS] and verdicts[0] in (PASS, INCONCLUSIVE)
+    assert met.negative_controls_rejected and all(j.verdict == FAIL for j in met.negative_controls)
+    assert [h.name for h in unmet.unmet] == ["symmetric"] and unmet.verdict == UNMET
+    assert res.verdict == met.verdict  # a configuration that breaks a hypothesis does not mask the others
+    assert res.trends == ()
+
+
+def test_sweep_claim_is_judged_by_its_trend():
+    res = run_claim(TOY_SWEEP, backend="serial", progress=False)
+    assert all(r.verdict == FAIL for r in res.results)  # each width alone: tail > 0
+    (trend,) = res.trends
+    assert trend.values == (16, 64, 256) and trend.verdict == PASS and res.verdict == PASS
+    assert trend.slope == pytest.approx(-0.5, abs=0.05)
+    assert "width" not in trend.fixed and "cells=4" in trend.fixed
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="realizations"):
+        run_claim(TOY, realizations=0, progress=False)
+    with pytest.raises(ValueError, match="mode"):
+        run_claim(TOY, mode="slow", progress=False)
+    with pytest.raises(ValueError, match="no configuration"):
+        run_claim(TOY, configs=[], progress=False)
+
+
+def test_inconsistent_measurements_are_a_clear_error():
+    rows = [{"q": np.zeros(3)}, {"q": np.zeros(4)}]
+    with pytest.raises(ValueError, match="quantity 'q' has shapes"):
+        engine._stack("TOY", "label", rows)
+    with pytest.raises(ValueError, match=r"\['extra'\] missing"):
+        engine._stack("TOY", "label", [{"q": np.zeros(3)}, {"q": np.zeros(3), "extra": np.zeros(1)}])
+
+
+# -- store and resume ----------------------------------------------------------------------------------
+def test_config_digest():
+    assert config_digest(ToyConfig()) == config_digest(ToyConfig())
+    assert config_digest(ToyConfig()) != config_digest(ToyConfig(width=17))
+    net = randnet.NetConfig(widths=8, depth=2)
+    assert config_digest(net) == net.digest()
+    with pytest.raises(TypeError, match="describe"):
+        config_digest(object())
+
+
+def test_second_run_computes_nothing_new(tmp_path):
+    first = run_claim(TOY, realizations=4, backend="serial", store=tmp_path, progress=False)
+    assert [r.computed for r in first.results] == [4, 4]
+    files = sorted(tmp_path.rglob("*.npz"))
+    assert len(files) == 8 and not list(tmp_path.rglob("*.tmp"))
+    second = run_claim(TOY, realizations=4, backend="serial", store=tmp_path, progress=False)
+    assert [r.computed for r in second.results] == [0, 0]
+    _same(first, second)
+    assert second.results[0].seconds == pytest.approx(first.results[0].seconds)  # stored compute time
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "wrong_key"])
+def test_damaged_store_file_is_recomputed_never_read(tmp_path, damage):
+    reference = run_claim(TOY, realizations=3, backend="serial", store=tmp_path, progress=False)
+    store = Store(tmp_path)
+    digest = reference.results[0].digest
+    path = store.path("TOY", digest, 0, 1)
+    if damage == "garbage":
+        path.write_bytes(b"not an npz file")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:-40])
+    else:  # a valid file, stored under another realization's name
+        path.write_bytes(store.path("TOY", digest, 0, 2).read_bytes())
+    assert store.load("TOY", digest, 0, 1) is None and not path.exists()
+    run_claim(TOY, realizations=3, backend="serial", store=tmp_path, progress=False)  # re-creates it
+    path.write_bytes(b"corrupt again")
+    again = run_claim(TOY, realizations=3, backend="serial", store=tmp_path, progress=False)
+    assert [r.computed for r in again.results] == [1, 0]
+    _same(reference, again)
+
+
+def test_store_rejects_reserved_names_and_keys_by_version(tmp_path):
+    store = Store(tmp_path, version="1.0")
+    with pytest.raises(ValueError, match="reserved"):
+        store.save("TOY", "d", 0, 0, {"__key__": np.zeros(1)}, 0.0)
+    store.save("TOY", "d", 0, 0, {"q": np.arange(3.0)}, 0.5)
+    values, seconds = store.load("TOY", "d", 0, 0)
+    assert np.array_equal(values["q"], np.arange(3.0)) and seconds == 0.5
+    assert Store(tmp_path, version="2.0").load("TOY", "d", 0, 0) is None
+
+
+def test_interrupted_run_keeps_what_was_computed(tmp_path, monkeypatch):
+    """A failure mid-run loses nothing already computed: the next run computes only the rest."""
+    real = engine.measure_realization
+
+    def flaky(claim_key, config, seed, k):
+        if k == 2:
+            raise RuntimeError("interrupted")
+        return real(claim_key, config, seed, k)
+
+    monkeypatch.setattr(engine, "measure_realization", flaky)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run_claim(TOY, configs=[ToyConfig()], realizations=4, backend="serial", store=tmp_path, progress=False)
+    monkeypatch.setattr(engine, "measure_realization", real)
+    resumed = run_claim(TOY, configs=[ToyConfig()], realizations=4, backend="serial", store=tmp_path,
+                        progress=False)
+    assert resumed.results[0].computed == 2  # realizations 0 and 1 came from the store
+    _same(resumed, run_claim(TOY, configs=[ToyConfig()], realizations=4, backend="serial", progress=False))

@@ -1,0 +1,96 @@
+"""Report writers and plots: files written incrementally, results.json complete enough to redraw."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from validation.engine import run_claim
+from validation.plots import PLOTS, draw, register_plot, wants_log
+from validation.report import Report
+
+from .toy_claims import TOY, TOY_SWEEP
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def results():
+    return [run_claim(c, backend="serial", progress=False) for c in (TOY, TOY_SWEEP)]
+
+
+def test_plots_are_drawn_as_png(results, tmp_path):
+    for res in results:
+        paths, errors = draw(res, tmp_path)
+        assert errors == []
+        assert len(paths) == {"TOY": 3 + 1, "TOY_SWEEP": 1 + 1}[res.claim.key]  # comparisons (+ power | sweep)
+        for p in paths:
+            assert p.read_bytes()[:8] == PNG and p.stat().st_size > 5000
+
+
+def test_plot_registry():
+    assert {"comparison", "sweep_convergence", "power"} <= set(PLOTS)
+    with pytest.raises(ValueError, match="already registered"):
+        register_plot("comparison")(lambda result, out: [])
+    assert wants_log(np.array([1e-4, 1.0])) and not wants_log(np.array([-1.0, 1.0])) \
+        and not wants_log(np.array([0.5, 1.0]))
+
+
+def test_a_broken_or_unknown_plot_is_reported_not_raised(results, tmp_path, monkeypatch):
+    def explodes(result, out_dir):
+        raise ZeroDivisionError("no data")
+
+    monkeypatch.setitem(PLOTS, "explodes", explodes)
+    res = results[1]
+    broken = dataclasses.replace(res, claim=dataclasses.replace(res.claim, plots=("explodes", "no_such_plot", "power")))
+    paths, errors = draw(broken, tmp_path)
+    assert [p.name for p in paths] == ["TOY_SWEEP_power.png"]
+    assert errors == ["plot 'explodes': ZeroDivisionError: no data",
+                      f"plot 'no_such_plot': no such plot (registered: {', '.join(sorted(PLOTS))})"]
+
+
+def test_power_plot_needs_power_y(results, tmp_path):
+    res = results[0]
+    stripped = dataclasses.replace(res, results=tuple(
+        dataclasses.replace(r, samples={k: v for k, v in r.samples.items() if k != "power_y"}) for r in res.results))
+    with pytest.raises(ValueError, match="needs a quantity 'power_y' of shape"):
+        PLOTS["power"](stripped, tmp_path)
+
+
+def test_report_files(results, tmp_path):
+    report = Report(tmp_path, mode="quick", seed=0, command=["randnet-check", "suite"])
+    res = results[0]
+    report.add(res, *draw(res, tmp_path))
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "## TOY — Toy claim with known answers" in md and "rejected (2/2)" in md
+    assert "HYPOTHESIS NOT MET" in md and "✗ NOT MET symmetric" in md and "![TOY_power](TOY_power.png)" in md
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["seed"] == 0 and data["mode"] == "quick"
+    assert {"numpy", "numba", "scipy", "torch", "randnet"} <= set(data["versions"]) and data["machine"]["cpus"]
+    (claim,) = data["claims"]
+    config = claim["configs"][0]
+    r = res.results[0]
+    assert config["config"] == r.config.describe() and config["realizations"] == 8
+    q = config["quantities"]["q"]
+    assert np.allclose(q["samples"], r.samples["q"]) and np.allclose(q["mean"], r.mean("q"))
+    assert np.allclose(q["low"], r.confidence_interval("q").low)
+    comparison = config["comparisons"][0]
+    assert comparison["verdict"] == r.comparisons[0].verdict
+    assert np.allclose(comparison["high"], r.comparisons[0].high) and comparison["correction"] == "bonferroni"
+    assert all(n["rejected"] for n in config["negative_controls"])
+
+
+def test_report_is_incremental_and_records_errors(results, tmp_path):
+    report = Report(tmp_path, mode="quick", seed=0)
+    report.add(results[0])
+    report.add_error("BROKEN", "a claim that raised", RuntimeError("division by zero in layer 3"))
+    report.add(results[1])
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert [c["key"] for c in data["claims"]] == ["TOY", "BROKEN", "TOY_SWEEP"]
+    assert data["claims"][1]["error"] == "RuntimeError: division by zero in layer 3"
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "**ERROR** while running: `RuntimeError: division by zero in layer 3`" in md
+    assert "### Trend over width" in md and "trend over width" in md
+    trend = data["claims"][2]["trends"][0]
+    assert trend["values"] == [16, 64, 256] and trend["verdict"] == "PASS"
+    assert not list(tmp_path.glob("*.tmp"))

@@ -1,0 +1,127 @@
+"""Helpers shared by the claim modules P1, T2, T1 and P6 (a leading underscore: not a claim, not auto-imported).
+
+- hypotheses: Definition 1 (SPEC §2) — (i) from the data, (ii)–(iii) from :meth:`NetConfig.assumptions`;
+  the normalization, ``ε`` and activation hypotheses the claims add;
+- :func:`roundoff_tolerance`: the round-off bound of the exact (deterministic) identities;
+- streams of one realization: :func:`layer_moments` (instance moments of ``x^l`` and ``y^l``, for the exact
+  identities of P1 and T2) and :func:`collapse_measure` (the layer statistics of T1 and P6).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Iterator
+
+import numpy as np
+
+from randnet import NetConfig, data_assumption, draw_data, forward, get_activation, instance_moments, layer_stream
+from theorems.base import Hypothesis
+
+ROUNDINGS = 3
+"""Roundings in the network's dtype that one element of ``y`` may carry: centering, scaling, output cast
+(randnet's float64-statistics path has one; three also covers a kernel doing its arithmetic in the dtype)."""
+U64 = np.finfo(np.float64).eps / 2
+
+
+# -- data: Definition 1 (i) --------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def representative_data(spec) -> np.ndarray:
+    """The dataset drawn from the spec's own seed: *the* dataset when it is fixed (a file, ``redraw=False``),
+    else one representative draw of a random built-in (each realization draws its own)."""
+    data = spec.draw(None)
+    data.flags.writeable = False
+    return data
+
+
+def data_hypothesis(config: NetConfig) -> Hypothesis:
+    """Definition 1 (i): no input identically zero (so no normalization denominator of layer 1 vanishes)."""
+    ok, why = data_assumption(representative_data(config.dataset))
+    if config.dataset.path is None and config.dataset.redraw:
+        why += " (a representative draw; every realization's own draw is checked when it is measured)"
+    return Hypothesis("(i) no input identically zero", ok, why)
+
+
+def require_nonzero_inputs(data: np.ndarray) -> None:
+    """Refuse a realization whose data break Definition 1 (i) (its normalization would divide by zero)."""
+    ok, why = data_assumption(data)
+    if not ok:
+        raise ValueError(f"Definition 1 (i) fails for this realization's data: {why}")
+
+
+def definition1(config: NetConfig) -> list[Hypothesis]:
+    """All of Definition 1's assumptions: (i) on the data, (ii)–(iii) on ``ν_ω, ν_γ, ν_β``."""
+    return [data_hypothesis(config)] + [Hypothesis(name, ok, why) for name, (ok, why) in config.assumptions().items()]
+
+
+# -- hypotheses the claims add ---------------------------------------------------------------------------------
+def norm_hypothesis(config: NetConfig, kinds: tuple[str, ...], plain: bool = False) -> Hypothesis:
+    """The normalization is one of ``kinds``; ``plain``: without the ``+ws`` / ``+pn`` modifiers."""
+    ok = config.base_norm in kinds and not (plain and config.norm != config.base_norm)
+    want = " or ".join(repr(k) for k in kinds) + (" (no +ws, +pn)" if plain else "")
+    return Hypothesis(f"norm is {want}", ok, f"norm = {config.norm!r}")
+
+
+def eps_hypothesis(config: NetConfig, zero: bool = True) -> Hypothesis:
+    """``ε = 0`` (the exact claims and the theorems) or, with ``zero=False``, ``ε > 0`` (their ε-versions)."""
+    ok = (config.eps == 0) if zero else (config.eps > 0)
+    return Hypothesis("ε = 0" if zero else "ε > 0", ok, f"eps = {config.eps:g}")
+
+
+def positive_homogeneous_hypothesis(config: NetConfig) -> Hypothesis:
+    """φ positive homogeneous (``φ(λt) = λφ(t)``, ``λ ≥ 0``) and not identically zero (slopes ``(a, b) ≠ 0``)."""
+    act = get_activation(config.activation)
+    ok = act.positive_homogeneous and act.slopes is not None and any(s != 0 for s in act.slopes)
+    why = (f"φ = {act.name} with slopes (a, b) = {act.slopes}" if act.positive_homogeneous
+           else f"φ = {act.name} is not positive homogeneous")
+    return Hypothesis("φ positive homogeneous, not identically zero", ok, why)
+
+
+def periodic_conv_hypothesis(config: NetConfig) -> Hypothesis:
+    """The theorems need a periodic conv (a channel-constant map stays channel-constant); randnet's always is."""
+    return Hypothesis("periodic convolution", True,
+                      f"randnet.periodic_conv is circular (K = {config.kernel_size}, first stride {config.first_stride})")
+
+
+# -- round-off ---------------------------------------------------------------------------------------------
+def roundoff_tolerance(config: NetConfig) -> float:
+    """Round-off bound of the exact identities of P1 and T2, in units of the normalized signal (``P = 1``).
+
+    Each element of ``y`` has a relative error ``≤ k·u`` (``u`` the dtype's unit round-off, ``k`` =
+    :data:`ROUNDINGS`), so a mean square moves by at most ``(1 + k u)² − 1`` and a mean or a std by at most
+    ``k u``; the float64 statistics add at most ``γ_m = m u₆₄ / (1 − m u₆₄)``, the bound of a recursive sum
+    of ``m = N·H·W`` terms (every sum in a statistic has fewer). Float32: ``3.6e-7``; float64: ``≈ m·1.1e-16``.
+    """
+    u = np.finfo(config.np_dtype).eps / 2
+    m = int(np.prod(representative_data(config.dataset).shape[:3]))
+    return float((1 + ROUNDINGS * u) ** 2 - 1 + m * U64 / (1 - m * U64))
+
+
+# -- one realization ---------------------------------------------------------------------------------------
+def layer_moments(config: NetConfig, ss: np.random.SeedSequence) -> Iterator[tuple[tuple, tuple]]:
+    """Per layer ``l = 1 … L``: the instance moments ``(μ_{x,c}, σ²_{x,c})``, each ``(N, C)`` float64, of the
+    conv output ``x^l`` and of the normalized ``y^l`` (one realization, one layer in memory at a time)."""
+    data = draw_data(config, ss)
+    require_nonzero_inputs(data)
+    for layer in forward(config, ss, data):
+        yield instance_moments(layer.x), instance_moments(layer.y)
+
+
+def collapse_measure(config: NetConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
+    """T1 / P6 quantities of one realization, one value per layer ``l = 1 … L``.
+
+    noncollapsed       ``1 − P(μ_c(y^l)) / P(y^l)`` (``= 1 − P(μ_c(y^l))`` since ``P(y^l) = 1``, P1)
+    ln_scaling_ratio   ``r^l = (E_x σ_x(x^l))² / E_x[σ_x(x^l)²]``
+    linearity          ``Λ^l = P(z^l − z̃^l) / P(z^l)``
+    power_y            ``(L, 4)``: the layer-level terms (1)–(4) of Eq. 5 for ``y^l``
+    """
+    data = draw_data(config, ss)
+    require_nonzero_inputs(data)
+    rows = [(s.noncollapsed_y, s.ln_scaling_ratio, s.linearity, s.power_y.mean(axis=1))
+            for s in layer_stream(config, ss, data)]
+    noncollapsed, ratio, linearity, power = zip(*rows)
+    return {"noncollapsed": np.array(noncollapsed), "ln_scaling_ratio": np.array(ratio),
+            "linearity": np.array(linearity), "power_y": np.stack(power)}
+
+
+def layers(config: NetConfig) -> list[int]:
+    """Cell labels ``1 … L``."""
+    return list(range(1, config.depth + 1))

@@ -1,0 +1,273 @@
+"""The Monte Carlo engine: realizations of a claim's measurement, their samples and verdicts.
+
+Realization ``k`` of a run seeded with ``seed`` is measured from ``randnet.realization_seed(seed, k)``
+alone, so it is the same whatever the backend or the number of workers: every figure is
+bit-for-bit reproducible from ``(config, seed)``. Samples are stacked per quantity into arrays of
+shape ``(R, cells...)`` and kept in frozen result objects (in the style of ``scipy.stats`` results)
+that compute intervals on demand. With a :class:`~validation.store.Store`, each realization is saved
+as soon as its result arrives, so an interrupted run loses nothing and resumes where it stopped.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+import randnet
+from theorems.base import Claim, Hypothesis
+
+from .backends import execute
+from .intervals import ConfidenceInterval, t_interval
+from .store import Store, config_digest
+from .verdicts import Judgement, Trend, judge, judge_trend, overall
+
+MODES = ("quick", "full")
+
+
+def get_claim(claim_key: str) -> Claim:
+    """The registered claim ``claim_key`` (importing ``theorems`` registers every claim module)."""
+    import theorems
+
+    try:
+        return theorems.REGISTRY[claim_key]
+    except KeyError:
+        raise KeyError(f"unknown claim {claim_key!r}; registered claims: {', '.join(sorted(theorems.REGISTRY))}") \
+            from None
+
+
+def measure_realization(claim_key: str, config: Any, seed: int, k: int) -> dict[str, np.ndarray]:
+    """Realization ``k``: ``claim.measure(config, realization_seed(seed, k))`` as float64 arrays."""
+    claim = get_claim(claim_key)
+    values = claim.measure(config, randnet.realization_seed(seed, k))
+    return {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
+
+
+def _realize(claim_key: str, config: Any, seed: int, k: int) -> tuple[dict[str, np.ndarray], float]:
+    """One worker task: realization ``k`` and the seconds it took."""
+    start = time.perf_counter()
+    values = measure_realization(claim_key, config, seed, k)
+    return values, time.perf_counter() - start
+
+
+def config_label(config: Any) -> str:
+    """A short label: ``config.label()`` when it exists, else ``key=value`` pairs of ``describe()``."""
+    if hasattr(config, "label"):
+        return str(config.label())
+    return _short(config.describe())
+
+
+def _short(described: Mapping[str, Any]) -> str:
+    """``key=value`` pairs of a ``describe()`` dict, leaving out long values (nested objects)."""
+    return ", ".join(f"{k}={v}" for k, v in described.items() if len(str(v)) <= 24)
+
+
+@dataclass(frozen=True)
+class ConfigResult:
+    """The realizations of one claim on one configuration, and their verdicts.
+
+    samples        quantity -> read-only array ``(R, cells...)``, realization ``k`` in row ``k``
+    comparisons, negative_controls   the :class:`~validation.verdicts.Judgement` of each at ``confidence``
+    seconds        compute time summed over the realizations (also for realizations read from a store)
+    computed       how many realizations this run computed (the others came from the store)
+    """
+
+    claim_key: str
+    config: Any
+    digest: str
+    seed: int
+    samples: Mapping[str, np.ndarray]
+    hypotheses: tuple[Hypothesis, ...]
+    comparisons: tuple[Judgement, ...]
+    negative_controls: tuple[Judgement, ...]
+    reported: tuple[str, ...]
+    confidence: float
+    seconds: float
+    computed: int
+
+    @property
+    def realizations(self) -> int:
+        return len(next(iter(self.samples.values())))
+
+    @property
+    def unmet(self) -> tuple[Hypothesis, ...]:
+        return tuple(h for h in self.hypotheses if not h.met)
+
+    @property
+    def label(self) -> str:
+        return config_label(self.config)
+
+    @property
+    def verdict(self) -> str:
+        return overall([j.verdict for j in self.comparisons])
+
+    @property
+    def negative_controls_rejected(self) -> bool:
+        return all(j.rejected for j in self.negative_controls)
+
+    def mean(self, quantity: str) -> np.ndarray:
+        """Mean over realizations, per cell."""
+        return self.samples[quantity].mean(axis=0)
+
+    def confidence_interval(self, quantity: str, level: float = 0.95) -> ConfidenceInterval:
+        """Pointwise Student-t interval for the mean of ``quantity``, per cell."""
+        return t_interval(self.samples[quantity], level)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """A claim run on all its configurations (and, for a claim with a sweep, the trends)."""
+
+    claim: Claim
+    results: tuple[ConfigResult, ...]
+    trends: tuple[Trend, ...]
+    mode: str
+    seed: int
+    confidence: float
+    seconds: float
+
+    @property
+    def verdict(self) -> str:
+        """The trend verdicts for an asymptotic claim (SPEC §5), else those of the configurations."""
+        if self.claim.sweep and self.trends:
+            return overall([t.verdict for t in self.trends])
+        return overall([r.verdict for r in self.results])
+
+    @property
+    def negative_controls_rejected(self) -> bool:
+        return all(r.negative_controls_rejected for r in self.results)
+
+
+def _stack(claim_key: str, label: str, rows: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Stack realizations per quantity into read-only ``(R, cells...)`` arrays, checking names and shapes agree."""
+    names = list(rows[0])
+    out = {}
+    for name in names:
+        shapes = {np.shape(r.get(name)) if name in r else None for r in rows}
+        if len(shapes) != 1 or None in shapes:
+            raise ValueError(f"claim {claim_key} ({label}): quantity {name!r} has shapes {sorted(map(str, shapes))} "
+                             "across realizations; every realization must measure the same cells")
+        a = np.stack([r[name] for r in rows])
+        a.flags.writeable = False
+        out[name] = a
+    extra = set().union(*rows) - set(names)
+    if extra:
+        raise ValueError(f"claim {claim_key} ({label}): quantities {sorted(extra)} missing from some realizations")
+    return out
+
+
+def _judge_config(claim: Claim, config: Any, digest: str, seed: int, rows, seconds: float, computed: int,
+                  confidence: float) -> ConfigResult:
+    label = config_label(config)
+    samples = _stack(claim.key, label, rows)
+    hypotheses = tuple(claim.hypotheses(config))
+    unmet = tuple(h for h in hypotheses if not h.met)
+
+    def judged(comparisons, negative):
+        out = []
+        for c in comparisons:
+            if c.quantity not in samples:
+                raise ValueError(f"claim {claim.key} ({label}): comparison {c.label!r} needs quantity {c.quantity!r}, "
+                                 f"but measure() returned only {sorted(samples)}")
+            out.append(judge(c, samples[c.quantity], unmet, confidence, negative_control=negative))
+        return tuple(out)
+
+    comparisons = judged(claim.comparisons(config), False)
+    if not comparisons:
+        raise ValueError(f"claim {claim.key} ({label}) declares no comparison: nothing to judge")
+    missing = [q for q in claim.reported if q not in samples]
+    if missing:
+        raise ValueError(f"claim {claim.key} ({label}): reported quantities {missing} were not measured")
+    return ConfigResult(claim_key=claim.key, config=config, digest=digest, seed=seed,
+                        samples=MappingProxyType(samples), hypotheses=hypotheses, comparisons=comparisons,
+                        negative_controls=judged(claim.negative_controls(config), True),
+                        reported=tuple(claim.reported), confidence=confidence, seconds=seconds, computed=computed)
+
+
+def _sweep_groups(sweep: str, results: Sequence[ConfigResult]) -> list[tuple[str, list[ConfigResult]]]:
+    """Group configurations that differ only in the swept attribute.
+
+    The swept attribute appears in ``describe()`` under its own name or its plural (``width`` /
+    ``widths``); every other entry must agree within a group.
+    """
+    groups: dict[str, list[ConfigResult]] = {}
+    for r in results:
+        if not hasattr(r.config, sweep):
+            raise ValueError(f"claim {r.claim_key} sweeps {sweep!r}, but configuration {r.label} has no such attribute")
+        fixed = {k: v for k, v in r.config.describe().items() if k not in (sweep, sweep + "s")}
+        groups.setdefault(json.dumps(fixed, sort_keys=True, default=str), []).append(r)
+    return [(_short(json.loads(key)), rs) for key, rs in groups.items()
+            if len({getattr(r.config, sweep) for r in rs}) >= 2]
+
+
+def _trends(claim: Claim, results: Sequence[ConfigResult], confidence: float, seed: int) -> tuple[Trend, ...]:
+    if not claim.sweep:
+        return ()
+    trends = []
+    for fixed, rs in _sweep_groups(claim.sweep, results):
+        labels = [j.comparison.label for j in rs[0].comparisons]
+        for label in labels:
+            picked = [(r, next((j for j in r.comparisons if j.comparison.label == label), None)) for r in rs]
+            if any(j is None for _, j in picked):
+                continue
+            trends.append(judge_trend(claim.sweep, [getattr(r.config, claim.sweep) for r, _ in picked],
+                                      [j for _, j in picked], [r.samples[j.comparison.quantity] for r, j in picked],
+                                      confidence, fixed=fixed, seed=seed))
+    return tuple(trends)
+
+
+def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizations: int | None = None, seed: int = 0,
+              mode: str = "quick", backend: str = "joblib", jobs: int = 1, store: Store | str | None = None,
+              progress: bool = True, confidence: float = 0.95) -> ClaimResult:
+    """Run ``realizations`` realizations of ``claim`` on each configuration and judge them.
+
+    configs        default ``claim.configs(mode)``; realizations default ``claim.realizations[mode]``
+    backend, jobs  where realizations run (:func:`validation.backends.execute`); results never depend on them
+    store          a :class:`Store` or folder: realizations found there are read, new ones written there
+    """
+    if isinstance(claim, str):
+        claim = get_claim(claim)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    configs = tuple(claim.configs(mode) if configs is None else configs)
+    if not configs:
+        raise ValueError(f"claim {claim.key}: no configuration to run")
+    n = claim.realizations[mode] if realizations is None else realizations
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"realizations must be a positive integer, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(store, (str, bytes)) or hasattr(store, "__fspath__"):
+        store = Store(store)
+    start = time.perf_counter()
+    digests = [config_digest(c) for c in configs]
+    rows: dict[tuple[int, int], tuple[dict, float]] = {}
+    tasks, where = [], []
+    for i, (config, digest) in enumerate(zip(configs, digests)):
+        for k in range(n):
+            hit = store.load(claim.key, digest, seed, k) if store is not None else None
+            if hit is not None:
+                rows[i, k] = hit
+            else:
+                tasks.append((claim.key, config, seed, k))
+                where.append((i, k))
+
+    def keep(t: int, out: tuple[dict[str, np.ndarray], float]) -> None:
+        """Store each realization as soon as it arrives, so an interruption loses nothing computed."""
+        i, k = where[t]
+        rows[i, k] = out
+        if store is not None:
+            store.save(claim.key, digests[i], seed, k, *out)
+
+    execute(_realize, tasks, backend=backend, jobs=jobs, progress=progress, desc=claim.key, on_result=keep)
+    results = []
+    for i, (config, digest) in enumerate(zip(configs, digests)):
+        got = [rows[i, k] for k in range(n)]
+        results.append(_judge_config(claim, config, digest, seed, [v for v, _ in got], sum(s for _, s in got),
+                                     sum(1 for j, _ in where if j == i), confidence))
+    results = tuple(results)
+    return ClaimResult(claim=claim, results=results, trends=_trends(claim, results, confidence, seed), mode=mode,
+                       seed=seed, confidence=confidence, seconds=time.perf_counter() - start)

@@ -1,0 +1,313 @@
+"""Report writers: ``REPORT.md``, ``results.json`` and the plots' PNGs in one folder.
+
+:class:`Report` is written incrementally: every :meth:`Report.add` (a claim's results) or
+:meth:`Report.add_error` (a claim that failed to run) rewrites both files atomically (temporary
+file, then ``os.replace``), so a failure in a later claim keeps everything already computed, and
+the failure itself is recorded. ``results.json`` holds everything needed to redraw the plots:
+per-cell means, interval bounds, ranges, the raw samples when small, configurations, seed, package
+versions, timings and machine information.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .engine import ClaimResult, ConfigResult
+from .verdicts import FAIL, INCONCLUSIVE, UNMET, Judgement, Trend
+
+PACKAGES = ("numpy", "numba", "scipy", "torch", "randnet", "matplotlib", "joblib")
+MAX_SAMPLE_VALUES = 10_000  # raw samples of a quantity are kept in results.json up to this many values
+MAX_TABLE_ROWS = 10
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of the packages the results depend on (and Python's)."""
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def machine() -> dict[str, Any]:
+    return {"platform": platform.platform(), "machine": platform.machine(), "processor": platform.processor(),
+            "cpus": os.cpu_count()}
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _arr(a: np.ndarray) -> Any:
+    """Nested lists (or a number) with None for NaN and ±inf."""
+    a = np.asarray(a, dtype=float)
+    return np.where(np.isfinite(a), a, None).tolist()
+
+
+def quantity_summary(r: ConfigResult, name: str) -> dict:
+    """Per-cell mean, pointwise 95% t-interval, std, range, and the raw samples when small."""
+    x = r.samples[name]
+    ci = r.confidence_interval(name, 0.95)
+    out = {"shape": list(x.shape), "mean": _arr(x.mean(axis=0)), "low": _arr(ci.low), "high": _arr(ci.high),
+           "std": _arr(x.std(axis=0, ddof=1)) if len(x) > 1 else None, "min": _arr(x.min(axis=0)),
+           "max": _arr(x.max(axis=0)), "interval": "pointwise 95% Student-t"}
+    out["samples"] = _arr(x) if x.size <= MAX_SAMPLE_VALUES else f"omitted ({x.size} values)"
+    return out
+
+
+def config_entry(r: ConfigResult) -> dict:
+    return {
+        "label": r.label, "config": json.loads(json.dumps(r.config.describe(), default=str)), "digest": r.digest,
+        "seed": r.seed, "realizations": r.realizations, "computed": r.computed, "seconds": r.seconds,
+        "hypotheses": [{"name": h.name, "met": h.met, "why": h.why} for h in r.hypotheses], "verdict": r.verdict,
+        "negative_controls_rejected": r.negative_controls_rejected if r.negative_controls else None,
+        "quantities": {q: quantity_summary(r, q) for q in r.samples},
+        "comparisons": [j.describe() for j in r.comparisons],
+        "negative_controls": [j.describe() for j in r.negative_controls],
+    }
+
+
+# -- Markdown ------------------------------------------------------------------------------------------
+def fmt(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:.4g}"
+
+
+def _bound(j: Judgement, i: int) -> str:
+    c = j.comparison
+    p = j.prediction[i]
+    tol = f" ± {fmt(c.tolerance)}" if c.tolerance else ""
+    if c.mode == "probability":
+        return f"P[{c.quantity} {c.relation} {fmt(p)}{tol}] ≥ {fmt(c.level)}"
+    return f"{c.relation} {fmt(p)}{tol}"
+
+
+def _measured(j: Judgement, i: int) -> str:
+    c = j.comparison
+    if c.mode == "mean":
+        return f"{fmt(j.estimate[i])} [{fmt(j.low[i])}, {fmt(j.high[i])}]"
+    if c.mode == "exact":
+        return f"range [{fmt(j.low[i])}, {fmt(j.high[i])}]"
+    return f"{round(j.estimate[i] * j.realizations)}/{j.realizations} [{fmt(j.low[i])}, {fmt(j.high[i])}]"
+
+
+def verdict_text(verdict: str, measured: str | None = None, more: int | None = None) -> str:
+    """The verdict in bold, with the data's own verdict under HYPOTHESIS NOT MET and, when undecided,
+    the number of realizations that would likely decide it."""
+    v = f"**{verdict}**"
+    if verdict == UNMET and measured:
+        v += f" (data alone: {measured})"
+    if (measured or verdict) == INCONCLUSIVE:
+        v += f" (≈{more} realizations would decide)" if more else ""
+    return v
+
+
+def _verdict(j: Judgement | Trend) -> str:
+    if isinstance(j, Judgement) and j.measured_verdict == INCONCLUSIVE and j.more_realizations is None:
+        return verdict_text(j.verdict, j.measured_verdict) + " (how many realizations would decide: not estimable)"
+    return verdict_text(j.verdict, j.measured_verdict, getattr(j, "more_realizations", None))
+
+
+def negative_text(r: ConfigResult) -> str:
+    if not r.negative_controls:
+        return "none declared"
+    bad = [j.comparison.label for j in r.negative_controls if not j.rejected]
+    n = len(r.negative_controls)
+    return f"rejected ({n}/{n})" if not bad else f"**NOT rejected**: {'; '.join(bad)} ({n - len(bad)}/{n} rejected)"
+
+
+def _cell(j: Judgement, i: int) -> str:
+    return f"{j.comparison.cell_name} {j.cells[i]}" if len(j.cells) > 1 else ""
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def short_rows(j: Judgement) -> list[int]:
+    """At most about :data:`MAX_TABLE_ROWS` cells: the first and last, the worst, the first failing, evenly spaced."""
+    n = len(j.cells)
+    if n <= MAX_TABLE_ROWS:
+        return list(range(n))
+    keep = set(np.linspace(0, n - 1, MAX_TABLE_ROWS - 2).round().astype(int).tolist()) | {j.worst}
+    if FAIL in j.cell_verdicts:
+        keep.add(j.cell_verdicts.index(FAIL))
+    return sorted(keep)
+
+
+def cell_table(j: Judgement) -> list[str]:
+    c = j.comparison
+    lines = [f"| {c.cell_name} | prediction | measured | verdict |", "|---|---|---|---|"]
+    lines += [f"| {j.cells[i]} | {_esc(_bound(j, i))} | {_measured(j, i)} | {j.cell_verdicts[i]} |"
+              for i in short_rows(j)]
+    if len(short_rows(j)) < len(j.cells):
+        lines.append(f"\n({len(short_rows(j))} of {len(j.cells)} cells shown; all are in results.json)")
+    return lines
+
+
+def judgement_lines(j: Judgement) -> list[str]:
+    c = j.comparison
+    head = (f"- **{_esc(c.label)}** (`{c.quantity}`, {c.mode}, δ = {fmt(c.tolerance)}): {_verdict(j)}"
+            if not j.negative_control else
+            f"- **{_esc(c.label)}** (`{c.quantity}`, {c.mode}): {'rejected' if j.rejected else '**NOT rejected**'} "
+            f"(verdict {j.measured_verdict}; worst {c.cell_name} {j.cells[j.worst]}: {_measured(j, j.worst)} vs "
+            f"{_esc(_bound(j, j.worst))})")
+    lines = [head]
+    if j.note:
+        lines.append(f"  - note: {j.note}")
+    if not j.negative_control:
+        lines += ["", *cell_table(j), ""]
+    return lines
+
+
+def trend_lines(t: Trend) -> list[str]:
+    lines = [f"- **{_esc(t.label)}**, {t.fixed}: {_verdict(t)} — mean worst-cell excess over the prediction "
+             f"({round(100 * t.confidence)}% t-intervals) against {t.sweep}; "
+             f"excess({t.values[0]}) − excess({t.values[-1]}) = {fmt(t.difference)} "
+             f"[{fmt(t.difference_low)}, {fmt(t.difference_high)}]; log-log slope {fmt(t.slope)} "
+             f"[{fmt(t.slope_low)}, {fmt(t.slope_high)}] (bootstrap)", "",
+             f"| {t.sweep} | excess | interval | first failing {t.cell_name} |", "|---|---|---|---|"]
+    lines += [f"| {v} | {fmt(e)} | [{fmt(lo)}, {fmt(hi)}] | {'none' if f is None else f} |"
+              for v, e, lo, hi, f in zip(t.values, t.excess, t.low, t.high, t.first_failing)]
+    return lines + [""]
+
+
+class Report:
+    """An incrementally written report folder (see the module docstring)."""
+
+    def __init__(self, out_dir: str | os.PathLike, *, mode: str, seed: int, command: Sequence[str] = (),
+                 confidence: float = 0.95) -> None:
+        self.out = Path(out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.header = {"generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                       "command": " ".join(command), "mode": mode, "seed": seed, "confidence": confidence,
+                       "correction": "bonferroni over the cells of each comparison", "versions": versions(),
+                       "machine": machine()}
+        self.claims: list[dict] = []
+        self.sections: list[list[str]] = []
+        self.summary: list[str] = []
+
+    # -- adding ----------------------------------------------------------------------------------------
+    def add(self, result: ClaimResult, plots: Sequence[Path] = (), plot_errors: Sequence[str] = ()) -> None:
+        """Record one claim's results (and its plots) and rewrite the files."""
+        claim = result.claim
+        rel = [os.path.relpath(p, self.out) for p in plots]
+        self.claims.append({
+            "key": claim.key, "title": claim.title, "statement": claim.statement, "verdict": result.verdict,
+            "negative_controls_rejected": result.negative_controls_rejected, "sweep": claim.sweep,
+            "mode": result.mode, "seed": result.seed, "seconds": result.seconds,
+            "compute_seconds": sum(r.seconds for r in result.results), "plots": rel, "plot_errors": list(plot_errors),
+            "error": None, "configs": [config_entry(r) for r in result.results],
+            "trends": [t.describe() for t in result.trends],
+        })
+        self.summary += self._summary_rows(result)
+        self.sections.append(self._section(result, rel, plot_errors))
+        self.write()
+
+    def add_error(self, key: str, title: str, error: BaseException) -> None:
+        """Record that claim ``key`` failed to run, with the error, and rewrite the files."""
+        text = f"{type(error).__name__}: {error}"
+        self.claims.append({"key": key, "title": title, "verdict": "ERROR", "error": text, "configs": [],
+                            "trends": []})
+        self.summary.append(f"| {key} | — | — | — | **ERROR** | — |")
+        self.sections.append([f"## {key} — {_esc(title)}", "", f"**ERROR** while running: `{_esc(text)}`", ""])
+        self.write()
+
+    # -- rendering -------------------------------------------------------------------------------------
+    def _summary_rows(self, result: ClaimResult) -> list[str]:
+        rows = []
+        for r in result.results:
+            neg = negative_text(r)
+            for j in r.comparisons:
+                w = j.worst
+                q = f"`{j.comparison.quantity}` {_cell(j, w)}".strip()
+                rows.append(f"| {result.claim.key} | {_esc(r.label)} | {q}: {_measured(j, w)} | "
+                            f"{_esc(_bound(j, w))} | {_verdict(j)} | {neg} |")
+                neg = "″"
+        for t in result.trends:
+            rows.append(f"| {result.claim.key} | trend over {t.sweep}: {_esc(t.fixed)} | excess {fmt(t.excess[0])} → "
+                        f"{fmt(t.excess[-1])} (slope {fmt(t.slope)}) | shrinks as {t.sweep} grows | {_verdict(t)} | |")
+        return rows
+
+    def _section(self, result: ClaimResult, plots: Sequence[str], plot_errors: Sequence[str]) -> list[str]:
+        c = result.claim
+        n = sum(r.realizations for r in result.results)
+        lines = [f"## {c.key} — {_esc(c.title)}", "", c.statement, "",
+                 f"Verdict: {verdict_text(result.verdict)}; negative controls "
+                 f"{'all rejected' if result.negative_controls_rejected else '**NOT all rejected**'}. "
+                 f"{len(result.results)} configuration(s), {n} realizations, {result.seconds:.1f} s wall "
+                 f"({sum(r.seconds for r in result.results):.1f} s compute).", ""]
+        if c.sweep:
+            lines += [f"### Trend over {c.sweep}", "", *[ln for t in result.trends for ln in trend_lines(t)]]
+            if not result.trends:
+                lines += [f"(no group of configurations differing only in {c.sweep}: no trend judged)", ""]
+        for r in result.results:
+            lines += [f"### {_esc(r.label)}", "",
+                      f"Verdict {verdict_text(r.verdict)}; {r.realizations} realizations (seed {r.seed}), "
+                      f"{r.seconds:.1f} s compute, digest `{r.digest}`.", "", "Hypotheses:"]
+            lines += [f"- {'✓' if h.met else '✗ NOT MET'} {_esc(h.name)}{': ' + _esc(h.why) if h.why else ''}"
+                      for h in r.hypotheses] or ["- (none stated)"]
+            lines += ["", "Comparisons:", ""]
+            lines += [ln for j in r.comparisons for ln in judgement_lines(j)]
+            lines += ["Negative controls (must be rejected):", ""]
+            lines += [ln for j in r.negative_controls for ln in judgement_lines(j)] or ["- none declared"]
+            for q in r.reported:
+                ci = r.confidence_interval(q)
+                mean = r.mean(q).ravel()
+                lo, hi = ci.low.ravel(), ci.high.ravel()
+                idx = np.unique(np.linspace(0, mean.size - 1, min(mean.size, MAX_TABLE_ROWS)).round().astype(int))
+                lines += ["", f"Reported `{q}` (mean, pointwise 95% t-interval): " +
+                          ", ".join(f"[{i}] {fmt(mean[i])} [{fmt(lo[i])}, {fmt(hi[i])}]" for i in idx)]
+            lines.append("")
+        for e in plot_errors:
+            lines += [f"Plot error: `{_esc(e)}`", ""]
+        lines += [f"![{Path(p).stem}]({p})" for p in plots] + [""]
+        return lines
+
+    def markdown(self) -> str:
+        h = self.header
+        v = ", ".join(f"{k} {val}" for k, val in h["versions"].items())
+        lines = [
+            "# Verification report", "",
+            f"Generated {h['generated']} by `{h['command'] or 'validation.report'}` — mode **{h['mode']}**, seed "
+            f"{h['seed']}. Versions: {v}. Machine: {h['machine']['platform']}, {h['machine']['cpus']} CPUs.", "",
+            f"How to read: intervals are {round(100 * h['confidence'])}% and simultaneous over the cells (layers) of "
+            "each comparison (Bonferroni: each cell at level 1 − 0.05/m). Student-t for means over realizations, "
+            "Clopper–Pearson for probabilities, range over realizations for deterministic (exact) claims. "
+            "Asymptotic claims are judged by the trend of the worst-cell excess over the prediction (per "
+            "realization: max over cells of measured − prediction, or of |measured − prediction| for '=='): "
+            "it must shrink from the smallest to the largest swept value (paired t-interval on the difference); "
+            "the log-log slope comes with a percentile-bootstrap interval. PASS: the interval lies inside the claim's region "
+            "(prediction ± δ); FAIL: outside; INCONCLUSIVE: it straddles the boundary; HYPOTHESIS NOT MET: the "
+            "configuration breaks a hypothesis (never PASS). A negative control is a deliberately false claim: "
+            "it must be *rejected*. Measured values in the summary are at the worst cell.", "",
+            "## Summary", "",
+            "| claim | configuration | measured (worst cell) | prediction / bound | verdict | negative controls |",
+            "|---|---|---|---|---|---|", *self.summary, "",
+        ]
+        for s in self.sections:
+            lines += s
+        return "\n".join(lines)
+
+    def write(self) -> None:
+        """Rewrite ``REPORT.md`` and ``results.json`` atomically."""
+        data = {**self.header, "claims": self.claims}
+        write_atomic(self.out / "results.json", json.dumps(data, indent=1, allow_nan=False, default=str))
+        write_atomic(self.out / "REPORT.md", self.markdown())

@@ -1,0 +1,84 @@
+"""A results store: one ``.npz`` file per realization, so an interrupted run resumes.
+
+A file is keyed by ``(claim, configuration digest, seed, k, package version)`` and holds the
+realization's measured quantities plus the key itself and the seconds it took to compute.
+Files are written atomically (temporary file in the same folder, then ``os.replace``) and read
+with ``allow_pickle=False``; a file that cannot be read or whose stored key does not match is
+deleted and reported missing, so it is recomputed and never read.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+import randnet
+
+_KEY = "__key__"
+_SECONDS = "__seconds__"
+
+
+def config_digest(config: Any) -> str:
+    """``config.digest()`` when it exists, else a SHA-256 prefix of ``describe()`` as sorted JSON."""
+    if hasattr(config, "digest"):
+        return str(config.digest())
+    if not hasattr(config, "describe"):
+        raise TypeError(f"configuration {type(config).__name__} has neither digest() nor describe()")
+    return hashlib.sha256(json.dumps(config.describe(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class Store:
+    """Per-realization results under ``root/<claim>/``."""
+
+    def __init__(self, root: str | os.PathLike, version: str = randnet.__version__) -> None:
+        self.root = Path(root)
+        self.version = version
+
+    def _key(self, claim_key: str, digest: str, seed: int, k: int) -> str:
+        return f"{claim_key}|{digest}|seed={seed}|k={k}|v={self.version}"
+
+    def path(self, claim_key: str, digest: str, seed: int, k: int) -> Path:
+        return self.root / claim_key / f"{digest}-s{seed}-k{k}-v{self.version}.npz"
+
+    def load(self, claim_key: str, digest: str, seed: int, k: int) -> tuple[dict[str, np.ndarray], float] | None:
+        """The stored ``(values, seconds)``, or None when missing, unreadable or mismatched (then deleted)."""
+        path = self.path(claim_key, digest, seed, k)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                data = {name: f[name] for name in f.files}
+            if str(data.pop(_KEY)) != self._key(claim_key, digest, seed, k):
+                raise ValueError("stored key does not match")
+            seconds = float(data.pop(_SECONDS))
+            return data, seconds
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            path.unlink(missing_ok=True)
+            return None
+
+    def save(self, claim_key: str, digest: str, seed: int, k: int, values: Mapping[str, np.ndarray],
+             seconds: float) -> Path:
+        """Write atomically; returns the file's path."""
+        reserved = {_KEY, _SECONDS} & set(values)
+        if reserved:
+            raise ValueError(f"quantity names {sorted(reserved)} are reserved by the store")
+        path = self.path(claim_key, digest, seed, k)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **values, **{_KEY: np.array(self._key(claim_key, digest, seed, k)),
+                                         _SECONDS: np.array(seconds)})
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path

@@ -1,0 +1,337 @@
+"""Verdicts of SPEC §5: one :class:`Judgement` per comparison and configuration.
+
+A comparison ``measured relation prediction`` (up to ``δ = tolerance``) defines, per cell, the
+region ``m ≤ pred + δ`` (``"<="``), ``m ≥ pred − δ`` (``">="``) or ``|m − pred| ≤ δ`` (``"=="``).
+
+- ``"mean"``: the Student-t interval of the mean over realizations. **PASS** if it lies inside the
+  region, **FAIL** if it lies entirely outside, **INCONCLUSIVE** if it straddles a boundary (with the
+  number of realizations at which an interval of the same mean and spread would no longer straddle it).
+- ``"probability"``: the event "realization in the region" must have probability ≥ ``comparison.level``;
+  Clopper–Pearson interval on the fraction of realizations where it holds: PASS if its lower end is
+  ≥ ``level``, FAIL if its upper end is < ``level``, else INCONCLUSIVE.
+- ``"exact"`` (deterministic claims): PASS only if *every* realization lies in the region, else FAIL.
+
+Family-wise error over the ``m`` cells of one comparison: **Bonferroni** — every cell's interval has
+level ``1 − (1 − confidence)/m``, so the ``m`` intervals (and the cell verdicts read from them) hold
+jointly with probability ≥ ``confidence``. The comparison is PASS if every cell passes, FAIL if any cell
+fails, else INCONCLUSIVE. If the configuration breaks a hypothesis the verdict is **HYPOTHESIS NOT MET**
+(never PASS); the verdict the data alone gives is kept in ``measured_verdict``. A negative control is
+*rejected* (good) when its measured verdict is FAIL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from scipy import stats
+
+from theorems.base import Comparison, Hypothesis
+
+from .intervals import (ConfidenceInterval, bonferroni, bootstrap_interval, clopper_pearson,
+                        realizations_for_fraction, realizations_for_mean, t_interval)
+
+PASS, FAIL, INCONCLUSIVE, UNMET = "PASS", "FAIL", "INCONCLUSIVE", "HYPOTHESIS NOT MET"
+VERDICTS = (PASS, FAIL, INCONCLUSIVE, UNMET)
+
+
+def region(comparison: Comparison, prediction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The claim's region per cell as ``[lower, upper]`` (±∞ for one-sided relations)."""
+    tol = comparison.tolerance
+    inf = np.full_like(prediction, np.inf)
+    if comparison.relation == "<=":
+        return -inf, prediction + tol
+    if comparison.relation == ">=":
+        return prediction - tol, inf
+    return prediction - tol, prediction + tol
+
+
+def combine(cell_verdicts: Sequence[str]) -> str:
+    """PASS if every cell passes, FAIL if any fails, else INCONCLUSIVE."""
+    if any(v == FAIL for v in cell_verdicts):
+        return FAIL
+    return PASS if all(v == PASS for v in cell_verdicts) else INCONCLUSIVE
+
+
+def overall(verdicts: Sequence[str]) -> str:
+    """One verdict for several comparisons, configurations or trends:
+    FAIL if any, else INCONCLUSIVE if any, else PASS if any, else HYPOTHESIS NOT MET.
+
+    Configurations that break a hypothesis (e.g. a negative-control dataset) do not mask the
+    verdicts of those that meet them; they are reported in their own rows.
+    """
+    if not verdicts:
+        raise ValueError("no verdicts to combine")
+    for v in (FAIL, INCONCLUSIVE, PASS):
+        if v in verdicts:
+            return v
+    return UNMET
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The verdict of one comparison on one configuration's samples.
+
+    estimate, low, high   per cell: ``"mean"``: the mean and its (Bonferroni) t-interval;
+                          ``"probability"``: the fraction of realizations in the region and its
+                          Clopper–Pearson interval; ``"exact"``: the mean and the range [min, max]
+                          over realizations.
+    margin                per cell, how far the interval (``"exact"``: the worst realization) reaches
+                          beyond the region (> 0: outside on that side; ``"probability"``: ``level − low``).
+    worst                 the cell with the largest margin.
+    more_realizations     INCONCLUSIVE only: realizations that would likely decide every straddling cell
+                          (total, not additional), or None when it cannot be estimated.
+    """
+
+    comparison: Comparison
+    negative_control: bool
+    verdict: str
+    measured_verdict: str
+    cell_verdicts: tuple[str, ...]
+    prediction: np.ndarray
+    estimate: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    margin: np.ndarray
+    confidence: float
+    cell_level: float
+    realizations: int
+    more_realizations: int | None
+    unmet: tuple[Hypothesis, ...] = ()
+    note: str = ""
+
+    @property
+    def worst(self) -> int:
+        return int(np.argmax(np.where(np.isnan(self.margin), np.inf, self.margin)))
+
+    @property
+    def rejected(self) -> bool:
+        """For a negative control: the checker rejected the false claim."""
+        return self.measured_verdict == FAIL
+
+    @property
+    def cells(self) -> list[Any]:
+        c = self.comparison.cells
+        return list(c) if c is not None else list(range(len(self.estimate)))
+
+    def first_failing_cell(self) -> Any:
+        """The label of the first cell whose verdict is FAIL (e.g. T1's crossing depth), or None."""
+        for label, v in zip(self.cells, self.cell_verdicts):
+            if v == FAIL:
+                return label
+        return None
+
+    def describe(self) -> dict:
+        """A JSON-able summary (per-cell arrays as lists)."""
+        c = self.comparison
+        return {
+            "label": c.label, "quantity": c.quantity, "relation": c.relation, "mode": c.mode,
+            "tolerance": c.tolerance, "probability_level": c.level if c.mode == "probability" else None,
+            "cell_name": c.cell_name, "cells": [_jsonable(x) for x in self.cells],
+            "negative_control": self.negative_control, "verdict": self.verdict,
+            "measured_verdict": self.measured_verdict, "rejected": self.rejected if self.negative_control else None,
+            "cell_verdicts": list(self.cell_verdicts), "prediction": _list(self.prediction),
+            "estimate": _list(self.estimate), "low": _list(self.low), "high": _list(self.high),
+            "margin": _list(self.margin), "worst_cell": _jsonable(self.cells[self.worst]),
+            "first_failing_cell": _jsonable(self.first_failing_cell()), "confidence": self.confidence,
+            "cell_level": self.cell_level, "correction": "bonferroni", "realizations": self.realizations,
+            "more_realizations": self.more_realizations,
+            "unmet_hypotheses": [f"{h.name}: {h.why}" for h in self.unmet], "note": self.note,
+        }
+
+
+def _list(a: np.ndarray) -> list:
+    return [None if not np.isfinite(v) else float(v) for v in np.asarray(a, dtype=float).ravel()]
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    return x if isinstance(x, (int, float, str, bool, type(None))) else str(x)
+
+
+def _cells(comparison: Comparison, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Samples as (R, m) and the prediction broadcast to the m cells, with a clear error on mismatch."""
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    cell_shape = x.shape[1:]
+    try:
+        pred = np.broadcast_to(comparison.prediction, cell_shape).astype(np.float64).ravel()
+    except ValueError:
+        raise ValueError(f"comparison {comparison.label!r}: prediction of shape {comparison.prediction.shape} does not "
+                         f"match the cells {cell_shape} of {comparison.quantity!r}") from None
+    if comparison.cells is not None and len(comparison.cells) != pred.size:
+        raise ValueError(f"comparison {comparison.label!r}: {len(comparison.cells)} cell labels for {pred.size} cells")
+    return x.reshape(len(x), -1), pred
+
+
+def _outside(low, high, lo, hi) -> np.ndarray:
+    """How far [low, high] reaches beyond [lo, hi] (> 0: not contained)."""
+    with np.errstate(invalid="ignore"):
+        return np.fmax(high - hi, lo - low)
+
+
+def judge(comparison: Comparison, samples: np.ndarray, unmet: Sequence[Hypothesis] = (), confidence: float = 0.95,
+          negative_control: bool = False) -> Judgement:
+    """Judge ``comparison`` on ``samples`` of shape ``(R, cells...)`` (see the module docstring)."""
+    x, pred = _cells(comparison, samples)
+    r, m = x.shape
+    if r < 1:
+        raise ValueError(f"comparison {comparison.label!r}: no realizations to judge")
+    cell_level = bonferroni(confidence, m)
+    lo, hi = region(comparison, pred)
+    mean = x.mean(axis=0)
+    nan_cells = np.isnan(x).any(axis=0)
+    more, note = None, ""
+    if comparison.mode == "exact":
+        low, high = x.min(axis=0), x.max(axis=0)
+        margin = _outside(low, high, lo, hi)
+        cells = np.where((margin <= 0) & ~nan_cells, PASS, FAIL)
+        estimate = mean
+    elif comparison.mode == "mean":
+        low, high = t_interval(x, cell_level)
+        margin = _outside(low, high, lo, hi)
+        with np.errstate(invalid="ignore"):
+            inside = (low >= lo) & (high <= hi)
+            outside = (low > hi) | (high < lo)
+        cells = np.where(nan_cells, INCONCLUSIVE, np.where(inside, PASS, np.where(outside, FAIL, INCONCLUSIVE)))
+        estimate = mean
+        if r > 1 and FAIL not in cells:
+            std = x.std(axis=0, ddof=1)
+            need = [realizations_for_mean(std[j], min(abs(mean[j] - lo[j]), abs(mean[j] - hi[j])), cell_level, r)
+                    for j in np.flatnonzero(cells == INCONCLUSIVE)]
+            more = None if (not need or None in need) else max(need)
+    else:
+        with np.errstate(invalid="ignore"):
+            hits = ((x >= lo) & (x <= hi)).sum(axis=0)
+        estimate = hits / r
+        low, high = clopper_pearson(hits, r, cell_level)
+        margin = comparison.level - low
+        cells = np.where(low >= comparison.level, PASS, np.where(high < comparison.level, FAIL, INCONCLUSIVE))
+        if FAIL not in cells:
+            need = [realizations_for_fraction(estimate[j], comparison.level, cell_level, r)
+                    for j in np.flatnonzero(cells == INCONCLUSIVE)]
+            more = None if (not need or None in need) else max(need)
+    if nan_cells.any():
+        note = f"undefined (NaN) in {int(nan_cells.sum())} cell(s)"
+    cell_verdicts = tuple(str(v) for v in cells)
+    measured = combine(cell_verdicts)
+    if measured != INCONCLUSIVE:
+        more = None
+    return Judgement(comparison=comparison, negative_control=negative_control,
+                     verdict=UNMET if unmet else measured, measured_verdict=measured, cell_verdicts=cell_verdicts,
+                     prediction=pred, estimate=estimate, low=np.asarray(low, float), high=np.asarray(high, float),
+                     margin=np.asarray(margin, float), confidence=confidence, cell_level=cell_level, realizations=r,
+                     more_realizations=more, unmet=tuple(unmet), note=note)
+
+
+# -- asymptotic claims: the trend over a sweep (SPEC §5) ------------------------------------------------
+def excess(relation: str, values: np.ndarray, prediction: np.ndarray) -> np.ndarray:
+    """How far ``values`` (..., cells) go beyond the prediction in the worst cell (NaN cells ignored):
+
+    ``"<="``: ``max_c (v_c − pred_c)``;  ``">="``: ``max_c (pred_c − v_c)``;  ``"=="``: ``max_c |v_c − pred_c|``.
+    Negative for a one-sided relation when every cell is strictly inside the bound.
+    """
+    d = values - prediction if relation == "<=" else prediction - values if relation == ">=" else \
+        np.abs(values - prediction)
+    return np.nanmax(d, axis=-1)
+
+
+def log_log_slope(values: Sequence[float], *means: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Least-squares slope of ``log mean_i`` against ``log values_i`` (NaN where a mean is <= 0)."""
+    lx = np.log(np.asarray(values, dtype=float))
+    lx = lx - lx.mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ly = np.stack([np.log(np.mean(m, axis=axis)) for m in means])
+    return np.tensordot(lx, ly - ly.mean(axis=0), axes=(0, 0)) / np.sum(lx ** 2)
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Does the excess over the prediction shrink as the swept attribute grows?
+
+    The *excess* of one realization is :func:`excess` of its cells (its worst-cell excess); a
+    configuration's excess is the mean over its realizations, with a Student-t interval.
+
+    values                the swept attribute (ascending), one configuration each
+    excess, low, high     per configuration: mean worst-cell excess and its t-interval (level ``confidence``)
+    difference, …_low/high   excess(smallest value) − excess(largest value) and its t-interval — paired
+                          over the realization index when the numbers of realizations agree (realization
+                          ``k`` of every configuration shares its seed), else Welch's. PASS if the lower end
+                          is > 0 (the excess shrinks), FAIL if the upper end is < 0 (it grows), else
+                          INCONCLUSIVE; HYPOTHESIS NOT MET if a configuration breaks a hypothesis.
+    slope, slope_low/high least-squares slope of log excess against log value (about −1/2 for a
+                          1/sqrt(C) convergence) and its percentile-bootstrap interval; NaN unless the
+                          excesses are positive
+    first_failing         per value, the first cell whose verdict is FAIL (T1's crossing depth), or None
+    """
+
+    label: str
+    sweep: str
+    fixed: str
+    values: tuple
+    excess: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    difference: float
+    difference_low: float
+    difference_high: float
+    slope: float
+    slope_low: float
+    slope_high: float
+    verdict: str
+    measured_verdict: str
+    first_failing: tuple
+    cell_name: str
+    confidence: float
+
+    def describe(self) -> dict:
+        num = lambda v: _list([v])[0]  # noqa: E731
+        return {"label": self.label, "sweep": self.sweep, "fixed": self.fixed,
+                "values": [_jsonable(v) for v in self.values], "excess": _list(self.excess), "low": _list(self.low),
+                "high": _list(self.high), "difference": num(self.difference),
+                "difference_low": num(self.difference_low), "difference_high": num(self.difference_high),
+                "slope": num(self.slope), "slope_low": num(self.slope_low), "slope_high": num(self.slope_high),
+                "verdict": self.verdict, "measured_verdict": self.measured_verdict,
+                "first_failing": [_jsonable(v) for v in self.first_failing], "cell_name": self.cell_name,
+                "confidence": self.confidence, "excess_definition": "mean over realizations of the worst-cell excess"}
+
+
+def judge_trend(sweep: str, values: Sequence[Any], judgements: Sequence[Judgement], samples: Sequence[np.ndarray],
+                confidence: float = 0.95, fixed: str = "", seed: int = 0) -> Trend:
+    """Judge the trend of one comparison over configurations that differ only in ``sweep``.
+
+    ``judgements[i]`` and ``samples[i]`` (shape ``(R_i, cells...)``) belong to the configuration with
+    ``values[i]``; the numbers of cells may differ.
+    """
+    if len(values) < 2 or not (len(values) == len(judgements) == len(samples)):
+        raise ValueError(f"a trend over {sweep!r} needs >= 2 configurations with one judgement and sample each")
+    order = np.argsort(np.asarray(values, dtype=float), kind="stable")
+    values = tuple(values[i] for i in order)
+    judgements = [judgements[i] for i in order]
+    relation = judgements[0].comparison.relation
+    per_realization = [excess(relation, np.asarray(samples[i], float).reshape(len(samples[i]), -1), j.prediction)
+                       for i, j in zip(order, judgements)]
+    point = np.array([e.mean() for e in per_realization])
+    cis = [t_interval(e, confidence) for e in per_realization]
+    first, last = per_realization[0], per_realization[-1]
+    if len(first) == len(last):
+        d_ci = t_interval(first - last, confidence)
+    else:
+        w = stats.ttest_ind(first, last, equal_var=False).confidence_interval(confidence)
+        d_ci = ConfidenceInterval(w.low, w.high)
+    measured = PASS if d_ci.low > 0 else FAIL if d_ci.high < 0 else INCONCLUSIVE
+    slope, s_ci = log_log_slope(values, *per_realization), ConfidenceInterval(np.nan, np.nan)
+    if np.isfinite(slope) and min(len(e) for e in per_realization) > 1:
+        s_ci = bootstrap_interval(per_realization, lambda *m, axis=-1: log_log_slope(values, *m, axis=axis),
+                                  confidence, paired=len({len(e) for e in per_realization}) == 1, seed=seed,
+                                  method="percentile")
+    unmet = any(j.unmet for j in judgements)
+    return Trend(label=judgements[0].comparison.label, sweep=sweep, fixed=fixed, values=values, excess=point,
+                 low=np.array([float(c.low) for c in cis]), high=np.array([float(c.high) for c in cis]),
+                 difference=float(first.mean() - last.mean()), difference_low=float(d_ci.low),
+                 difference_high=float(d_ci.high), slope=float(slope), slope_low=float(s_ci.low),
+                 slope_high=float(s_ci.high), verdict=UNMET if unmet else measured, measured_verdict=measured,
+                 first_failing=tuple(j.first_failing_cell() for j in judgements),
+                 cell_name=judgements[0].comparison.cell_name, confidence=confidence)
