@@ -129,9 +129,9 @@ class RNConfig:
     batch: int = 4
     units: int = 16
     variant: str = "regnorm"
-    steps: int = 400
-    lr_scale: float = 0.25
-    threshold: float = 1e-8
+    steps: int = 300
+    lr_scale: float = 1.0
+    threshold: float = 1e-6
     perturbation: float = 1e-3
     theta: float = 0.05
     checkpoints: int = 12
@@ -167,8 +167,9 @@ class RNConfig:
 def rn_configs(mode: str) -> list[RNConfig]:
     """Several ``B ≥ 2, M ≥ 3``; the variant without mean subtraction; ``B = 1`` (degenerate) and ``M = 2``
     (spurious minima: HYPOTHESIS NOT MET)."""
-    sizes = [(2, 3), (3, 8), (4, 16), (8, 64)] + ([(16, 256), (5, 3)] if mode == "full" else [])
-    return ([RNConfig(b, m) for b, m in sizes] + [RNConfig(4, 16, "no_mean"), RNConfig(1, 16), RNConfig(2, 2)])
+    sizes = [(2, 3), (4, 16), (8, 64)] + ([(3, 8), (5, 3), (16, 256)] if mode == "full" else [])
+    variants = [RNConfig(4, 16, "no_mean")] if mode == "full" else []
+    return [RNConfig(b, m) for b, m in sizes] + variants + [RNConfig(1, 16), RNConfig(2, 2)]
 
 
 def rn_hypotheses(config: RNConfig) -> list[Hypothesis]:
@@ -250,7 +251,7 @@ register(Claim(
               "R ≈ 0. B = 1: R ≡ 1 (degenerate).",
     configs=rn_configs, hypotheses=rn_hypotheses, measure=rn_measure, comparisons=rn_comparisons,
     negative_controls=rn_negative_controls, reported=("final", "final_double_well", "curve", "curve_double_well"),
-    realizations={"quick": 40, "full": 200}, plots=("rn_descent",),
+    realizations={"quick": 50, "full": 200}, plots=("rn_descent",),
 ))
 
 

@@ -59,7 +59,7 @@ def test_identity_digest_and_replace():
     assert deeper.widths == (8,) * 5 and deeper.depth == 5
     d = a.describe()
     assert d["widths"] == 8 and d["gamma"] == "normal(1, 0.2)"
-    json.dumps(d)
+    assert json.loads(json.dumps(d)) == d  # JSON-able, losslessly
     assert "ln" in NetConfig(norm="ln").label()
 
 

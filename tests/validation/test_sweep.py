@@ -9,6 +9,7 @@ registers them); ``NET_TOY`` below is registered in this process only, so it run
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import os
 import signal
@@ -284,23 +285,23 @@ def test_sweep_on_dask_equals_serial_and_a_second_run_computes_nothing(tmp_path,
 _REAL_REALIZE = engine._realize
 
 
-def realize_killing_once(claim_key, config, digest, seed, k, store):
-    """Stands in for the engine's worker task: realization 1 of the first configuration to reach it kills
-    its worker process the first time (a marker next to the store records the pid), then runs normally."""
-    marker = Path(store.root).parent / "killed.pid"
+def realize_killing_once(marker, claim_key, config, seed, k):
+    """Stands in for the engine's worker task (bound to ``marker`` with functools.partial): the first task
+    with ``k = 1`` to run kills its worker process (``marker`` records the pid), then it runs normally."""
+    marker = Path(marker)
     if k == 1 and not marker.exists():
         marker.write_text(str(os.getpid()))
         os.kill(os.getpid(), signal.SIGKILL)
-    return _REAL_REALIZE(claim_key, config, digest, seed, k, store)
+    return _REAL_REALIZE(claim_key, config, seed, k)
 
 
 def test_worker_killed_mid_sweep_loses_nothing(tmp_path, cluster, monkeypatch):
     s = sw.load_sweep(write(tmp_path, TOY_SWEEP_FILE))
     reference = sw.run_sweep(s, backend="serial", progress=False)
-    monkeypatch.setattr(engine, "_realize", realize_killing_once)
-    store = tmp_path / "kill" / "store"
+    marker = tmp_path / "killed.pid"
+    monkeypatch.setattr(engine, "_realize", functools.partial(realize_killing_once, str(marker)))
+    store = tmp_path / "store"
     result = sw.run_sweep(s, backend="dask", scheduler=cluster.scheduler_address, store=store, progress=False)
-    marker = tmp_path / "kill" / "killed.pid"
     assert marker.exists(), "no worker was killed"
     pid = int(marker.read_text())
     with pytest.raises(ProcessLookupError):
@@ -312,10 +313,10 @@ def test_worker_killed_mid_sweep_loses_nothing(tmp_path, cluster, monkeypatch):
         c.wait_for_workers(2, timeout=WAIT_S)
 
 
-def realize_failing_at_k3(claim_key, config, digest, seed, k, store):
+def realize_failing_at_k3(claim_key, config, seed, k):
     if k == 3:
         raise RuntimeError("interrupted")
-    return _REAL_REALIZE(claim_key, config, digest, seed, k, store)
+    return _REAL_REALIZE(claim_key, config, seed, k)
 
 
 def test_interrupted_sweep_resumes_and_corrupt_entries_are_recomputed(tmp_path, monkeypatch):
