@@ -19,7 +19,9 @@ from theorems.base import Hypothesis
 ROUNDINGS = 3
 """Roundings in the network's dtype that one element of ``y`` may carry: centering, scaling, output cast
 (randnet's float64-statistics path has one; three also covers a kernel doing its arithmetic in the dtype)."""
-U64 = np.finfo(np.float64).eps / 2
+U64 = float(np.finfo(np.float64).eps) / 2
+DETERMINISTIC_REALIZATIONS = {"quick": 4, "full": 20}
+"""Realizations of the exact claims: each must hold in every realization, so a few suffice to catch a failure."""
 
 
 # -- data: Definition 1 (i) --------------------------------------------------------------------------------
@@ -90,7 +92,7 @@ def roundoff_tolerance(config: NetConfig) -> float:
     ``k u``; the float64 statistics add at most ``γ_m = m u₆₄ / (1 − m u₆₄)``, the bound of a recursive sum
     of ``m = N·H·W`` terms (every sum in a statistic has fewer). Float32: ``3.6e-7``; float64: ``≈ m·1.1e-16``.
     """
-    u = np.finfo(config.np_dtype).eps / 2
+    u = float(np.finfo(config.np_dtype).eps) / 2
     m = int(np.prod(representative_data(config.dataset).shape[:3]))
     return float((1 + ROUNDINGS * u) ** 2 - 1 + m * U64 / (1 - m * U64))
 
@@ -120,6 +122,11 @@ def collapse_measure(config: NetConfig, ss: np.random.SeedSequence) -> dict[str,
     noncollapsed, ratio, linearity, power = zip(*rows)
     return {"noncollapsed": np.array(noncollapsed), "ln_scaling_ratio": np.array(ratio),
             "linearity": np.array(linearity), "power_y": np.stack(power)}
+
+
+def rho_powers(config: NetConfig, rho: float | None = None) -> np.ndarray:
+    """``ρ^{l−1}`` for ``l = 1 … L`` (T1's bound, P6's prediction; ``rho`` defaults to :attr:`NetConfig.rho`)."""
+    return (config.rho if rho is None else rho) ** np.arange(config.depth)
 
 
 def layers(config: NetConfig) -> list[int]:

@@ -24,8 +24,8 @@ import numpy as np
 
 from randnet import DatasetSpec, NetConfig
 from randnet.stats import channel_moments, input_moments
-from theorems._common import data_hypothesis, eps_hypothesis, layer_moments, layers, norm_hypothesis, \
-    roundoff_tolerance
+from theorems._common import DETERMINISTIC_REALIZATIONS, data_hypothesis, eps_hypothesis, layer_moments, layers, \
+    norm_hypothesis, roundoff_tolerance
 from theorems.base import Claim, Comparison, Hypothesis, register
 
 NORMS = ("bn", "ln", "in", "gn")
@@ -120,7 +120,7 @@ register(Claim(
     key="P1", title="Layer-wise power equals one (Proposition 1)",
     statement="For bn, ln, in, gn with ε = 0: P(y^l) = 1 in every layer; for bn and in P_c(y^l) = 1 per channel.",
     configs=configs, hypotheses=hypotheses, measure=measure, comparisons=comparisons,
-    negative_controls=negative_controls, plots=("comparison",)))
+    negative_controls=negative_controls, realizations=DETERMINISTIC_REALIZATIONS, plots=("comparison",)))
 
 
 # -- P1-eps ----------------------------------------------------------------------------------------------
@@ -142,5 +142,5 @@ register(Claim(
     key="P1-eps", title="Power deficit of a normalization with ε > 0 (Proposition 1, ε-version)",
     statement="With ε > 0: 1 − P(y^l) = ⟨ε/(σ_u² + ε)⟩ over the normalization units u (≈ ε/σ²).",
     configs=lambda mode: configs(mode, eps=EPS), hypotheses=eps_hypotheses, measure=measure,
-    comparisons=eps_comparisons, negative_controls=eps_negative_controls,
+    comparisons=eps_comparisons, negative_controls=eps_negative_controls, realizations=DETERMINISTIC_REALIZATIONS,
     reported=("power_deficit", "deficit_first_order"), plots=("comparison",)))

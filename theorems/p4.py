@@ -190,7 +190,7 @@ register(Claim(
               "(φ(c + s x) − φ(c − s x)) / (2 s φ′(c)) with RMS error O(s²).",
     configs=p4_configs, hypotheses=p4_hypotheses, measure=p4_measure, comparisons=p4_comparisons,
     negative_controls=p4_negative_controls, reported=("smooth_rms", "odd_rel_other"),
-    realizations={"quick": 3, "full": 10}, plots=("p4_smooth_rate",),
+    realizations={"quick": 3, "full": 10}, plots=("p4_smooth_rate", "comparison"),
 ))
 
 

@@ -176,7 +176,7 @@ register(Claim(
               "σ_c(μ_{x,c}(x))². Without the affine step: d(y^l) ≥ η₀ = (1/C) Σ_c E_x[μ_{x,c}² + (σ_{x,c} − 1)²].",
     configs=p5_configs, hypotheses=p5_hypotheses, measure=p5_measure, comparisons=p5_comparisons,
     negative_controls=p5_negative_controls, reported=("d_over_eta_star", "eta_star", "eta", "d"),
-    realizations={"quick": 4, "full": 20}, plots=("p5_ratio_vs_depth",),
+    realizations={"quick": 4, "full": 20}, plots=("comparison",),
 ))
 
 

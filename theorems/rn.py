@@ -328,15 +328,16 @@ class RNNetConfig:
     """``depth`` RegNorm layers (conv, LN, penalty on ``ĥ = y^l``, affine, φ) of ``width`` channels on ``dataset``
     (full batch), trained with Adam (``steps``, ``lr``) on a task loss plus ``lam Σ_l R(y^l)`` — and once more with
     ``λ = 0`` from the same start, the control. Task: regress each input's standardized channel-0 instance mean
-    from the spatial mean of the last layer's channel 0. Claim: final ``R ≤ threshold`` at every layer."""
+    from the spatial mean of the last layer's channel 0. Claim: final ``R ≤ threshold`` at every layer.
+    The default is fully connected: ``1 × 1`` maps and kernels, so ``M`` = width units per layer."""
 
-    dataset: DatasetSpec = DatasetSpec(n=16, height=8, width=8, channels=3)
+    dataset: DatasetSpec = DatasetSpec(n=32, height=1, width=1, channels=16)
     depth: int = 3
-    width: int = 8
+    width: int = 32
     activation: str = "relu"
-    kernel_size: int = 3
+    kernel_size: int = 1
     lam: float = 1.0
-    steps: int = 300
+    steps: int = 150
     lr: float = 1e-2
     threshold: float = 1e-3
 
@@ -392,8 +393,9 @@ register(Claim(
     title="Training with the RegNorm penalty drives every layer's batch mean to zero",
     statement="A net of RegNorm layers (LN + λR per layer) trained on a task loss plus λ Σ_l R(y^l) ends with "
               "R ≈ 0 — batch means of the normalized activations near zero — at every layer (BMLV-like).",
-    configs=lambda mode: [RNNetConfig()] + ([RNNetConfig(DatasetSpec(n=32, height=8, width=8, channels=3), depth=6,
-                                                         width=16, steps=600)] if mode == "full" else []),
+    configs=lambda mode: [RNNetConfig()] + ([RNNetConfig(depth=6, steps=400),
+                                              RNNetConfig(depth=4, width=64, activation="tanh", steps=400)]
+                                             if mode == "full" else []),
     hypotheses=lambda config: [], measure=rn_net_measure, comparisons=rn_net_comparisons,
     negative_controls=rn_net_negative_controls, reported=("R_init", "R_noreg", "task_reg", "task_noreg"),
     realizations={"quick": 4, "full": 12}, plots=("rn_net_batch_means",),

@@ -29,21 +29,14 @@ case resolves perturbations of ``ρ`` of that size.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from randnet import DatasetSpec, NetConfig, reference_config
 from theorems._common import collapse_measure, definition1, eps_hypothesis, layers, norm_hypothesis, \
-    periodic_conv_hypothesis, positive_homogeneous_hypothesis
+    periodic_conv_hypothesis, positive_homogeneous_hypothesis, rho_powers
 from theorems.base import Claim, Comparison, Hypothesis, register
 
 DELTA = 0.01
 """δ of Eq. 6's "≲": 1% of the layer's power ``P(y^l) = 1``; fixed, not fitted to the data."""
 WIDTHS = {"quick": (8, 16, 32, 64), "full": (16, 32, 64, 128, 256, 512, 1024)}
-
-
-def bound(config: NetConfig, rho: float | None = None) -> np.ndarray:
-    """``ρ^{l−1}`` for ``l = 1 … L`` (``rho`` defaults to the configuration's ``ρ``)."""
-    return (config.rho if rho is None else rho) ** np.arange(config.depth)
 
 
 def hypotheses(config: NetConfig) -> list[Hypothesis]:
@@ -52,14 +45,14 @@ def hypotheses(config: NetConfig) -> list[Hypothesis]:
 
 
 def comparisons(config: NetConfig) -> list[Comparison]:
-    return [Comparison("noncollapsed", "<=", bound(config), DELTA, "mean", "1 − P(μ_c(y^l)) ≲ ρ^{l−1}",
+    return [Comparison("noncollapsed", "<=", rho_powers(config), DELTA, "mean", "1 − P(μ_c(y^l)) ≲ ρ^{l−1}",
                        layers(config))]
 
 
 def negative_controls(config: NetConfig) -> list[Comparison]:
-    return [Comparison("noncollapsed", "<=", bound(config, 1 - config.rho), DELTA, "mean",
+    return [Comparison("noncollapsed", "<=", rho_powers(config, 1 - config.rho), DELTA, "mean",
                        "1 − P(μ_c(y^l)) ≲ (1 − ρ)^{l−1}: γ, β swapped in ρ (false)", layers(config)),
-            Comparison("noncollapsed", ">=", bound(config), DELTA, "mean",
+            Comparison("noncollapsed", ">=", rho_powers(config), DELTA, "mean",
                        "1 − P(μ_c(y^l)) ≳ ρ^{l−1}: P6's equality for ReLU, uncentered data (false)", layers(config))]
 
 

@@ -19,12 +19,15 @@ so of SPEC's four identities only ``σ_c(y) = 1`` and ``σ_c(σ_{x,c}(y)) = 0`` 
 ε, reported). Negative control: the ε = 0 statements ``σ_c(y) = 1`` and ``σ_c(σ_{x,c}(y)) = 0``.
 
 **T2-GN** (the empirical trend of the paper's Section 4, not a theorem). GN with group size ``s = C/G`` lies
-between IN (``s = 1``) and LN (``s = C``): as ``s`` grows, the inter-instance variability
-``V = P(σ_c(μ_{x,c}(y))) + P(σ_c(σ_{x,c}(y)))`` (terms (2)+(4)) grows from 0, and so does the collapse
-``K = P(μ_c(y))`` (term (1)), both averaged over the layers. One realization draws the parameters and data
-once and normalizes them with every ``s`` of a divisor ladder (common random numbers), so the successive
-differences ``V(s_{k+1}) − V(s_k)`` and ``K(s_{k+1}) − K(s_k)`` are paired: the claim is that their means
-are ``≥ 0`` (Student-t, Bonferroni over the steps). Negative control: the reversed trend (means ``≤ 0``).
+between IN (``s = 1``) and LN (``s = C``): as ``s`` grows, the collapse ``K = P(μ_c(y))`` (term (1)) grows, and the
+inter-instance variability ``V = P(σ_c(μ_{x,c}(y))) + P(σ_c(σ_{x,c}(y)))`` (terms (2)+(4)) grows from 0, both
+averaged over the layers; so does the variability's share of the non-collapsed power, ``S = V / (P(y) − K)``.
+One realization draws the parameters and data once and normalizes them with every ``s`` of a divisor ladder
+(common random numbers), so the successive differences ``X(s_{k+1}) − X(s_k)`` are paired; the claim is that
+their means are ``≥ 0`` (Student-t, Bonferroni over the steps). Negative control: the reversed trend.
+Why ``S`` too: per layer, ``K`` and ``S`` grow with ``s`` in every layer, but ``V`` itself does not deep in the
+network near the LN end, where the collapse takes most of the power (``V ≤ P(y) − K``) — so the layer-averaged
+``V`` depends on the depth, while ``S`` separates the two failure modes.
 """
 from __future__ import annotations
 
@@ -34,8 +37,8 @@ import numpy as np
 
 from randnet import DatasetSpec, NetConfig, power_terms
 from randnet.stats import channel_moments
-from theorems._common import data_hypothesis, definition1, eps_hypothesis, layer_moments, layers, norm_hypothesis, \
-    roundoff_tolerance
+from theorems._common import DETERMINISTIC_REALIZATIONS, data_hypothesis, definition1, eps_hypothesis, \
+    layer_moments, layers, norm_hypothesis, roundoff_tolerance
 from theorems.base import Claim, Comparison, Hypothesis, register
 
 IDENTITIES = {  # quantity -> the identity it measures (worst channel of the layer)
@@ -118,8 +121,6 @@ def configs(mode: str, eps: float = 0.0) -> list[NetConfig]:
     return [base, base.replace(dtype="float64"), base.replace(activation="tanh", beta="normal(0.5, 0.2)")]
 
 
-DETERMINISTIC_REALIZATIONS = {"quick": 4, "full": 20}
-
 register(Claim(
     key="T2", title="Instance-normalized networks lack instance variability (Theorem 2)",
     statement="norm = in, ε = 0: μ_c(y) = 0, σ_c(y) = 1, σ_c(μ_{x,c}(y)) = 0, σ_c(σ_{x,c}(y)) = 0 in every layer "
@@ -199,14 +200,16 @@ def ladder(width: int) -> tuple[int, ...]:
 def measure_ladder(config: GroupLadder, ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
     """One realization (the same parameters and data for every group size):
 
-    variability, collapse                 per size: ``V`` and ``K``, averaged over the layers
-    variability_step, collapse_step       successive differences over the ladder
+    collapse, variability, variability_share    per size: ``K``, ``V``, ``S``, each averaged over the layers
+    collapse_step, variability_step, variability_share_step    their successive differences over the ladder
     """
     terms = np.array([[power_terms(m, np.sqrt(v)).mean(axis=1) for _, (m, v) in layer_moments(config.network(s), ss)]
-                      for s in config.sizes]).mean(axis=1)                           # (sizes, 4)
-    variability, collapse = terms[:, 1] + terms[:, 3], terms[:, 0]
-    return {"variability": variability, "collapse": collapse,
-            "variability_step": np.diff(variability), "collapse_step": np.diff(collapse)}
+                      for s in config.sizes])                                        # (sizes, L, 4)
+    collapse, variability = terms[..., 0], terms[..., 1] + terms[..., 3]
+    out = {"collapse": collapse.mean(axis=1), "variability": variability.mean(axis=1),
+           "variability_share": (variability / (terms.sum(axis=-1) - collapse)).mean(axis=1)}
+    out.update({f"{k}_step": np.diff(v) for k, v in list(out.items())})
+    return out
 
 
 def ladder_hypotheses(config: GroupLadder) -> list[Hypothesis]:
@@ -221,12 +224,13 @@ def ladder_comparisons(config: GroupLadder, sign: str = ">=") -> list[Comparison
     word = "grows" if sign == ">=" else "shrinks (false)"
     return [Comparison(q, sign, 0.0, 0.0, "mean", f"{name} {word} with the group size C/G", _steps(config),
                        cell_name="group size step")
-            for q, name in (("variability_step", "instance variability P(σ_c(μ_x,c)) + P(σ_c(σ_x,c))"),
-                            ("collapse_step", "collapse P(μ_c(y))"))]
+            for q, name in (("collapse_step", "collapse K = P(μ_c(y))"),
+                            ("variability_step", "instance variability V = P(σ_c(μ_x,c)) + P(σ_c(σ_x,c))"),
+                            ("variability_share_step", "variability share V / (P(y) − K)"))]
 
 
 def ladder_configs(mode: str) -> list[GroupLadder]:
-    """Reference distributions, ReLU; quick: C = 32, 12 layers, 16 inputs 8×8; full: C = 256, 50 layers, 128 inputs."""
+    """Reference distributions, ReLU; quick: C = 32, 12 layers, 16 inputs 8×8; full: C = 256, 50 layers, 128 inputs 16×16."""
     if mode == "quick":
         net = NetConfig(widths=32, depth=12, dataset=DatasetSpec(n=16, height=8, width=8))
     elif mode == "full":
@@ -238,8 +242,9 @@ def ladder_configs(mode: str) -> list[GroupLadder]:
 
 register(Claim(
     key="T2-GN", title="GN lies between IN and LN: variability and collapse grow with the group size",
-    statement="As the GN group size C/G grows from 1 (IN) to C (LN), the layer-averaged power terms (2)+(4) and "
-              "(1) of y grow (mean successive differences >= 0).",
+    statement="As the GN group size C/G grows from 1 (IN) to C (LN), the layer-averaged power terms (1) and (2)+(4) "
+              "of y, and the share of (2)+(4) in the non-collapsed power, grow (mean successive differences >= 0).",
     configs=ladder_configs, hypotheses=ladder_hypotheses, measure=measure_ladder, comparisons=ladder_comparisons,
-    negative_controls=lambda config: ladder_comparisons(config, "<="), reported=("variability", "collapse"),
+    negative_controls=lambda config: ladder_comparisons(config, "<="),
+    reported=("collapse", "variability", "variability_share"), realizations={"quick": 16, "full": 50},
     plots=("comparison",)))

@@ -35,6 +35,7 @@ loses nothing even if *this* process is interrupted: the next run resumes from t
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from typing import Any, Callable, Iterator, Sequence
 
@@ -169,7 +170,8 @@ def dask_client(scheduler: Any = None, jobs: int = 1, *,
         whose scheduler allows ``allowed_failures`` worker deaths per task; it is shut down at the
         end of the block.
         A :class:`distributed.Client`: used as is, left open.
-        A scheduler address (``"tcp://host:port"``) or a cluster object (anything with a
+        A scheduler address (``"tcp://host:port"``), the path of a scheduler file written by
+        ``dask scheduler --scheduler-file FILE.json``, or a cluster object (anything with a
         ``scheduler_address``, e.g. ``dask_jobqueue.SLURMCluster``): connect a client (closed at the
         end of the block; the cluster itself is left running). Its scheduler's own configuration
         sets ``allowed-failures``.
@@ -199,18 +201,24 @@ def dask_client(scheduler: Any = None, jobs: int = 1, *,
         finally:
             cluster.close()
         return
-    if isinstance(scheduler, str):
-        address = scheduler.strip()
+    kwargs: dict[str, Any] = {}
+    if isinstance(scheduler, (str, os.PathLike)):
+        address = os.fspath(scheduler).strip()
         if not address:
             raise ValueError("empty scheduler address; write e.g. tcp://127.0.0.1:8786")
-        target: Any = address
+        if address.endswith(".json"):
+            if not os.path.isfile(address):
+                raise FileNotFoundError(f"scheduler file not found: {address}")
+            kwargs["scheduler_file"] = address
+        else:
+            kwargs["address"] = address
     elif hasattr(scheduler, "scheduler_address"):
-        target, address = scheduler, scheduler.scheduler_address
+        kwargs["address"], address = scheduler, scheduler.scheduler_address
     else:
-        raise TypeError(f"scheduler must be an address string, a distributed.Client or a cluster object, "
-                        f"got {type(scheduler).__name__}")
+        raise TypeError(f"scheduler must be an address string, a scheduler file, a distributed.Client or a "
+                        f"cluster object, got {type(scheduler).__name__}")
     try:
-        c = Client(target, timeout=timeout)
+        c = Client(timeout=timeout, **kwargs)
     except (OSError, TimeoutError) as e:
         raise ConnectionError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({e}); "
                               f"is `dask scheduler` running there?") from e
@@ -261,3 +269,40 @@ def _execute_dask(fn, tasks, jobs, where, retries, desc, deliver, timeout) -> li
                 c.cancel(pending)
         return out
 
+
+
+def _package_version(package: str) -> str:
+    """``package.__version__`` (what the results store keys on), else the installed distribution's version."""
+    import importlib
+    from importlib import metadata
+
+    try:
+        version = getattr(importlib.import_module(package), "__version__", None)
+    except ImportError:
+        return "not importable"
+    if version is None:
+        try:
+            version = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            version = "unknown"
+    return str(version)
+
+
+def check_worker_versions(client: Any, packages: Sequence[str] = ("randnet", "numpy")) -> None:
+    """Raise if a worker of ``client`` imports another version of ``packages`` than this process.
+
+    Results are stored under this process's package version, so a worker running other code would file
+    its realizations under the wrong key. (Dask's own ``client.get_versions(check=True)`` covers Python,
+    dask and distributed.)
+    """
+    mine = {p: _package_version(p) for p in packages}
+    theirs = client.run(_package_versions, list(packages))
+    bad = {w: v for w, v in theirs.items() if v != mine}
+    if bad:
+        shown = "; ".join(f"{w}: {v}" for w, v in list(bad.items())[:4])
+        raise RuntimeError(f"Dask workers run other package versions than this process ({mine}): {shown}. "
+                           f"Install the same checkout on every node.")
+
+
+def _package_versions(packages: list[str]) -> dict[str, str]:
+    return {p: _package_version(p) for p in packages}

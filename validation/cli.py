@@ -4,6 +4,7 @@
     randnet-check run CLAIM [--widths 64,128 --depth 20 --norm ln ... --out DIR]
     randnet-check suite [--mode quick|full --out reports --jobs 2 --only T1,P6]
     randnet-check demo [--width 32 --depth 8]
+    randnet-check sweep FILE.toml [--dry-run ...]     (see :mod:`validation.sweep`)
 
 Exit status: 0 when the command ran (whatever the verdicts), 1 for a bad argument or input (a
 message in plain words on stderr, no traceback), 2 for a malformed command line, 3 when ``suite``
@@ -26,6 +27,7 @@ from randnet import BUILTIN_DATASETS, NetConfig, load_array, parse_distribution
 from randnet.norms import parse_norm
 
 from .backends import BACKENDS
+from .sweep import add_sweep_command
 
 DEMO_NORMS = ("bn", "ln", "in", "gn")
 
@@ -355,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-inputs", type=positive_int, default=32, help="N inputs (default 32)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed (default 0)")
     p.set_defaults(func=cmd_demo)
+
+    add_sweep_command(sub)
     return parser
 
 

@@ -60,6 +60,30 @@ def config_label(config: Any) -> str:
     return _short(config.describe())
 
 
+def _flat(described: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"dataset": {"n": 8}}`` -> ``{"dataset.n": 8}``."""
+    out: dict[str, Any] = {}
+    for k, v in described.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
+    return out
+
+
+def distinct_labels(configs: Sequence[Any]) -> list[str]:
+    """:func:`config_label` of each configuration, with the entries of ``describe()`` that tell apart
+    configurations sharing a label appended, e.g. ``"bn C=16 L=8 relu (dtype=float64)"``."""
+    labels = [config_label(c) for c in configs]
+    for label in set(labels):
+        same = [i for i, x in enumerate(labels) if x == label]
+        if len(same) < 2:
+            continue
+        flat = [_flat(configs[i].describe()) for i in same]
+        keys = [k for k in dict.fromkeys(k for f in flat for k in f)
+                if len({json.dumps(f.get(k), sort_keys=True, default=str) for f in flat}) > 1]
+        for i, f in zip(same, flat):
+            labels[i] = f"{label} ({', '.join(f'{k}={f.get(k)}' for k in keys)})" if keys else label
+    return labels
+
+
 def _short(described: Mapping[str, Any]) -> str:
     """``key=value`` pairs of a ``describe()`` dict, leaving out long values (nested objects)."""
     return ", ".join(f"{k}={v}" for k, v in described.items() if len(str(v)) <= 24)
@@ -69,6 +93,7 @@ def _short(described: Mapping[str, Any]) -> str:
 class ConfigResult:
     """The realizations of one claim on one configuration, and their verdicts.
 
+    label          :func:`config_label`, made distinct among the claim's configurations
     samples        quantity -> read-only array ``(R, cells...)``, realization ``k`` in row ``k``
     comparisons, negative_controls   the :class:`~validation.verdicts.Judgement` of each at ``confidence``
     seconds        compute time summed over the realizations (also for realizations read from a store)
@@ -77,6 +102,7 @@ class ConfigResult:
 
     claim_key: str
     config: Any
+    label: str
     digest: str
     seed: int
     samples: Mapping[str, np.ndarray]
@@ -95,10 +121,6 @@ class ConfigResult:
     @property
     def unmet(self) -> tuple[Hypothesis, ...]:
         return tuple(h for h in self.hypotheses if not h.met)
-
-    @property
-    def label(self) -> str:
-        return config_label(self.config)
 
     @property
     def verdict(self) -> str:
@@ -159,9 +181,8 @@ def _stack(claim_key: str, label: str, rows: Sequence[Mapping[str, np.ndarray]])
     return out
 
 
-def _judge_config(claim: Claim, config: Any, digest: str, seed: int, rows, seconds: float, computed: int,
-                  confidence: float) -> ConfigResult:
-    label = config_label(config)
+def _judge_config(claim: Claim, config: Any, label: str, digest: str, seed: int, rows, seconds: float,
+                  computed: int, confidence: float) -> ConfigResult:
     samples = _stack(claim.key, label, rows)
     hypotheses = tuple(claim.hypotheses(config))
     unmet = tuple(h for h in hypotheses if not h.met)
@@ -181,7 +202,7 @@ def _judge_config(claim: Claim, config: Any, digest: str, seed: int, rows, secon
     missing = [q for q in claim.reported if q not in samples]
     if missing:
         raise ValueError(f"claim {claim.key} ({label}): reported quantities {missing} were not measured")
-    return ConfigResult(claim_key=claim.key, config=config, digest=digest, seed=seed,
+    return ConfigResult(claim_key=claim.key, config=config, label=label, digest=digest, seed=seed,
                         samples=MappingProxyType(samples), hypotheses=hypotheses, comparisons=comparisons,
                         negative_controls=judged(claim.negative_controls(config), True),
                         reported=tuple(claim.reported), confidence=confidence, seconds=seconds, computed=computed)
@@ -264,10 +285,10 @@ def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizat
 
     execute(_realize, tasks, backend=backend, jobs=jobs, progress=progress, desc=claim.key, on_result=keep)
     results = []
-    for i, (config, digest) in enumerate(zip(configs, digests)):
+    for i, (config, label, digest) in enumerate(zip(configs, distinct_labels(configs), digests)):
         got = [rows[i, k] for k in range(n)]
-        results.append(_judge_config(claim, config, digest, seed, [v for v, _ in got], sum(s for _, s in got),
-                                     sum(1 for j, _ in where if j == i), confidence))
+        results.append(_judge_config(claim, config, label, digest, seed, [v for v, _ in got],
+                                     sum(s for _, s in got), sum(1 for j, _ in where if j == i), confidence))
     results = tuple(results)
     return ClaimResult(claim=claim, results=results, trends=_trends(claim, results, confidence, seed), mode=mode,
                        seed=seed, confidence=confidence, seconds=time.perf_counter() - start)

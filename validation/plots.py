@@ -95,7 +95,7 @@ def plot_comparison(result, out_dir, log: bool | None = None) -> list[Path]:
             mean = samples.mean(axis=0)
             low, high = (j.low, j.high) if c.mode == "mean" else (samples.min(axis=0), samples.max(axis=0))
             color = f"C{k % 10}"
-            ax.plot(x, mean, "o-", ms=3, color=color, label=f"{r.label}: {j.verdict}")
+            ax.plot(x, mean, "o-", ms=3, color=color, label=f"{r.label}: {j.verdict} (δ = {c.tolerance:.3g})")
             ax.fill_between(x, low, high, color=color, alpha=0.2, lw=0)
             ax.plot(x, j.prediction, "--", color=color, lw=1.2)
             drawn += [mean, j.prediction]
@@ -106,7 +106,7 @@ def plot_comparison(result, out_dir, log: bool | None = None) -> list[Path]:
         if log if log is not None else wants_log(*drawn):
             ax.set_yscale("log")
         band = "simultaneous t-interval" if c.mode == "mean" else "range over realizations"
-        ax.plot([], [], "k--", lw=1.2, label=f"prediction ({c.relation}, δ = {c.tolerance:g})")
+        ax.plot([], [], "k--", lw=1.2, label=f"prediction ({c.relation} up to δ)")
         ax.set_title(f"{result.claim.key}: {label}\nmean over realizations, band: {band}", fontsize=10)
         ax.set_xlabel(c.cell_name)
         ax.set_ylabel(c.quantity)

@@ -21,10 +21,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from .engine import ClaimResult, ConfigResult
-from .verdicts import FAIL, INCONCLUSIVE, UNMET, Judgement, Trend
+from .verdicts import FAIL, INCONCLUSIVE, PASS, UNMET, Judgement, Trend
 
 PACKAGES = ("numpy", "numba", "scipy", "torch", "randnet", "matplotlib", "joblib")
-MAX_SAMPLE_VALUES = 10_000  # raw samples of a quantity are kept in results.json up to this many values
+MAX_SAMPLE_VALUES = 2_000  # raw samples of a quantity are kept in results.json up to this many values
 MAX_TABLE_ROWS = 10
 
 
@@ -50,6 +50,7 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -104,7 +105,8 @@ def _measured(j: Judgement, i: int) -> str:
     if c.mode == "mean":
         return f"{fmt(j.estimate[i])} [{fmt(j.low[i])}, {fmt(j.high[i])}]"
     if c.mode == "exact":
-        return f"range [{fmt(j.low[i])}, {fmt(j.high[i])}]"
+        worst = f"max \\|x − pred\\| {fmt(j.margin[i] + c.tolerance)}, " if c.relation == "==" else ""
+        return f"{worst}range [{fmt(j.low[i])}, {fmt(j.high[i])}]"
     return f"{round(j.estimate[i] * j.realizations)}/{j.realizations} [{fmt(j.low[i])}, {fmt(j.high[i])}]"
 
 
@@ -172,9 +174,12 @@ def judgement_lines(j: Judgement) -> list[str]:
     lines = [head]
     if j.note:
         lines.append(f"  - note: {j.note}")
-    if not j.negative_control:
-        lines += ["", *cell_table(j), ""]
-    return lines
+    if j.negative_control:
+        return lines
+    if c.mode == "exact" and j.measured_verdict == PASS:  # every realization in every cell: the worst says it all
+        return lines + [f"  - every {c.cell_name} and realization within the region; worst {c.cell_name} "
+                        f"{j.cells[j.worst]}: {_measured(j, j.worst)} vs {_esc(_bound(j, j.worst))}", ""]
+    return lines + ["", *cell_table(j), ""]
 
 
 def trend_lines(t: Trend) -> list[str]:
@@ -309,5 +314,5 @@ class Report:
     def write(self) -> None:
         """Rewrite ``REPORT.md`` and ``results.json`` atomically."""
         data = {**self.header, "claims": self.claims}
-        write_atomic(self.out / "results.json", json.dumps(data, indent=1, allow_nan=False, default=str))
+        write_atomic(self.out / "results.json", json.dumps(data, separators=(",", ":"), allow_nan=False, default=str))
         write_atomic(self.out / "REPORT.md", self.markdown())

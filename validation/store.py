@@ -77,6 +77,7 @@ class Store:
                                          _SECONDS: np.array(seconds)})
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)  # mkstemp makes it private
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

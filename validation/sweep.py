@@ -68,7 +68,7 @@ from randnet.config import DTYPES
 from randnet.datasets import BUILTIN as BUILTIN_DATASETS
 from randnet.norms import parse_norm
 
-from .backends import BACKENDS, dask_client
+from .backends import BACKENDS, check_worker_versions, dask_client
 
 SWEEP_KEYS = ("name", "claims", "seed", "realizations", "mode", "base", "grid", "run")
 RUN_KEYS = ("backend", "jobs", "scheduler", "store", "out")
@@ -596,10 +596,12 @@ def print_plan(p: Plan, jobs: int = 1, file: TextIO | None = None) -> None:
     print(f"  already in the store: {p.tasks - p.to_compute}; to compute: {p.to_compute}", file=file)
     print(f"  {'claim':<10} {'digest':<16} {'R':>4} {'stored':>6} {'conv MAC/real.':>14} {'est. s/real.':>12}  "
           f"configuration", file=file)
+    varying = {c: [k for k, v in s.grid_for(c).items() if len(v) > 1] for c in s.claims}
     for e, st, sec, mac in zip(p.entries, p.stored, p.seconds, p.macs):
+        point = ", ".join(f"{k}={_show(e.point[k])}" for k in varying[e.claim])
         print(f"  {e.claim:<10} {e.digest:<16} {e.realizations:>4} {st:>6} "
               f"{'n/a' if mac is None else f'{mac:.3g}':>14} {'n/a' if sec is None else f'{sec:.3g}':>12}  "
-              f"{config_label(e.config)}", file=file)
+              f"{config_label(e.config)}{f'  [{point}]' if point else ''}", file=file)
     total, unknown = p.estimated_seconds()
     for m in p.models:
         print(f"  cost model: {m.seconds_per_mac * 1e9:.3g} ns per conv multiply-add + "
@@ -660,7 +662,9 @@ def run_sweep(sweep: Sweep, *, backend: str = "joblib", jobs: int = 1, scheduler
         report = Report(out, mode=sweep.mode, seed=sweep.seed, command=command)
     results, errors, outputs = [], {}, []
     session = dask_client(scheduler, jobs) if backend == "dask" else contextlib.nullcontext()
-    with session:
+    with session as client:
+        if client is not None:
+            check_worker_versions(client)
         for key in sweep.claims:
             configs = [e.config for e in entries if e.claim == key]
             n = next(e.realizations for e in entries if e.claim == key)

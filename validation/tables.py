@@ -54,11 +54,15 @@ TABLE_NAME = "sweep_table"
 
 # -- building -------------------------------------------------------------------------------------------
 class Table:
-    """A column store: ``add(row)`` appends a dict, missing columns are filled with None."""
+    """A column store: ``add(row)`` appends a dict, missing columns are filled with None.
 
-    def __init__(self) -> None:
+    ``tidy``: order the columns as the tidy table does (see the module doc); else in order of appearance.
+    """
+
+    def __init__(self, tidy: bool = True) -> None:
         self.columns: dict[str, list] = {}
         self.n = 0
+        self.tidy = tidy
 
     def add(self, row: Mapping[str, Any]) -> None:
         for key in row:
@@ -76,6 +80,8 @@ class Table:
 
     def names(self) -> list[str]:
         """Identity columns, then configuration columns (sorted), then the row columns."""
+        if not self.tidy:
+            return list(self.columns)
         config = sorted(k for k in self.columns if k.startswith("config."))
         fixed = [k for k in ID_COLUMNS if k in self.columns]
         rest = [k for k in ROW_COLUMNS if k in self.columns]
@@ -247,12 +253,28 @@ def _csv_text(table: Table) -> str:
     return buf.getvalue()
 
 
+def _umask() -> int:
+    """The process umask (read from /proc where possible: setting it to query it is not thread-safe)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _replace_atomically(path: Path, write) -> None:
+    """``write(tmp)`` into a temporary file beside ``path``, then ``os.replace`` it (readable as a normal file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -324,12 +346,15 @@ def min_width_rows(result: Any, comparison: str | None = None) -> list[MinWidth]
     result      a :class:`validation.engine.ClaimResult`; comparison: a comparison label (default: the
                 first comparison of each configuration)
     """
-    from .engine import _short
-
     groups: dict[str, list] = {}
+    fixed_of: dict[str, dict] = {}
     for r in result.results:
         fixed = {k: v for k, v in r.config.describe().items() if k not in ("width", "widths")}
-        groups.setdefault(json.dumps(fixed, sort_keys=True, default=str), []).append(r)
+        key = json.dumps(fixed, sort_keys=True, default=str)
+        groups.setdefault(key, []).append(r)
+        fixed_of[key] = json.loads(key)
+    varying = [k for k in next(iter(fixed_of.values()), {})
+               if len({json.dumps(f.get(k), sort_keys=True) for f in fixed_of.values()}) > 1]
     out = []
     for key, rs in groups.items():
         picked = []
@@ -344,7 +369,7 @@ def min_width_rows(result: Any, comparison: str | None = None) -> list[MinWidth]
         if len(set(widths)) != len(widths):
             raise ValueError(f"claim {result.claim.key}: configurations {[r.label for _, _, r in picked]} differ "
                              f"in more than the width but describe() does not show it")
-        label = _short(json.loads(key))
+        label = _group_label(fixed_of[key], varying, picked[0][2].config)
         if any(r.unmet for _, _, r in picked):
             label += " [HYPOTHESIS NOT MET]"
         first = picked[0][1]
@@ -365,9 +390,25 @@ def min_width_rows(result: Any, comparison: str | None = None) -> list[MinWidth]
     return out
 
 
+def _group_label(fixed: Mapping[str, Any], varying: Sequence[str], config: Any) -> str:
+    """What tells a group apart from the others (the fields that vary between groups), and ρ when the
+    configuration has one (T1, P6)."""
+    parts = [f"{k}={_flat(fixed[k])}" for k in varying]
+    rho = getattr(config, "rho", None)
+    if isinstance(rho, float) and math.isfinite(rho):
+        parts.append(f"ρ={rho:.4g}")
+    return ", ".join(parts) or "all configurations"
+
+
+def _flat(v: Any) -> str:
+    if isinstance(v, Mapping):
+        return "{" + ", ".join(f"{k}={x}" for k, x in v.items()) + "}"
+    return str(v)
+
+
 def write_min_width_csv(rows: Sequence[MinWidth], path: str | os.PathLike) -> Path:
     """One row per (group, cell): the smallest width, and the verdict at every swept width."""
-    t = Table()
+    t = Table(tidy=False)
     for m in rows:
         t.add({"claim": m.claim, "group": m.group, "comparison": m.comparison, "cell_name": m.cell_name,
                "cell": m.cell, "prediction": m.prediction, "min_width": m.min_width,
@@ -398,9 +439,10 @@ def plot_min_width(rows: Sequence[MinWidth], out_dir: str | os.PathLike, name: s
         never = np.isnan(y)
         if never.any():
             ax.plot(x[never], np.full(never.sum(), top * 1.6), "x", color=color, ms=6)
-    ax.axhline(top * 1.6, color="0.6", lw=0.8, ls=":")
-    ax.text(ax.get_xlim()[0], top * 1.6, f" none of the swept widths (≤ {top}) suffices", va="bottom", fontsize=7,
-            color="0.4")
+    if any(m.min_width is None for m in rows):
+        ax.axhline(top * 1.6, color="0.6", lw=0.8, ls=":")
+        ax.text(ax.get_xlim()[0], top * 1.6, f" x: none of the swept widths (≤ {top}) suffices", va="bottom",
+                fontsize=7, color="0.4")
     ax.set_yscale("log", base=2)
     widths = sorted({w for m in rows for w in m.widths})
     ax.set_yticks(widths, [str(w) for w in widths])

@@ -6,6 +6,7 @@ listening on 127.0.0.1 only. Task functions live at module level so worker proce
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -13,7 +14,9 @@ import numpy as np
 import pytest
 
 from randnet import DatasetSpec, NetConfig, layer_stream, realization_seed
-from validation.backends import BACKENDS, LOCAL_HOST, WorkerDeathError, dask_client, execute
+from validation import backends
+from validation.backends import BACKENDS, LOCAL_HOST, WorkerDeathError, check_worker_versions, dask_client, \
+    execute
 
 distributed = pytest.importorskip("distributed")
 
@@ -228,7 +231,7 @@ def test_unreachable_scheduler_is_a_clear_error():
 
 
 def test_bad_scheduler_objects():
-    with pytest.raises(TypeError, match="scheduler must be an address string"):
+    with pytest.raises(TypeError, match="scheduler must be an address string, a scheduler file"):
         with dask_client(3.14):
             pass
     with pytest.raises(ValueError, match="empty scheduler address"):
@@ -242,3 +245,23 @@ def _has_default_client() -> bool:
     except ValueError:
         return False
     return True
+
+
+def test_dask_by_scheduler_file(cluster, serial_results, tmp_path):
+    """The file ``dask scheduler --scheduler-file FILE.json`` writes (HPC batch jobs pass it around)."""
+    path = tmp_path / "scheduler.json"
+    path.write_text(json.dumps({"type": "Scheduler", "address": cluster.scheduler_address}))
+    out = execute(noncollapsed, [(SEED, k) for k in range(N_TASKS)], backend="dask", scheduler=str(path),
+                  progress=False, timeout=WAIT_S)
+    _assert_bitwise(out, serial_results)
+    with pytest.raises(FileNotFoundError, match="scheduler file not found"):
+        with dask_client(str(tmp_path / "missing.json")):
+            pass
+
+
+def test_worker_versions_are_checked(client, monkeypatch):
+    check_worker_versions(client)  # the same checkout everywhere: no error
+    real = backends._package_version
+    monkeypatch.setattr(backends, "_package_version", lambda p: "9.9.9" if p == "randnet" else real(p))
+    with pytest.raises(RuntimeError, match="Dask workers run other package versions than this process"):
+        check_worker_versions(client)

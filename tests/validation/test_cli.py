@@ -29,6 +29,13 @@ def test_list(capsys):
     assert "TOY " in out and "Toy claim with known answers" in out and "[sweep: width]" in out
 
 
+def test_every_command_has_help(capsys):
+    for command in ("list", "run", "suite", "demo", "sweep"):
+        with pytest.raises(SystemExit) as e:
+            main([command, "--help"])
+        assert e.value.code == 0 and "usage: randnet-check " + command in capsys.readouterr().out
+
+
 def test_demo_prints_the_power_decomposition_per_norm(capsys):
     assert main(["demo", "--width", "8", "--depth", "2", "--n-inputs", "4"]) == 0
     out = capsys.readouterr().out
@@ -70,27 +77,29 @@ def test_user_errors_exit_1(capsys, tmp_path):
 
 def test_run_writes_a_report_and_names_ignored_options(capsys, tmp_path):
     out = tmp_path / "out"
-    argv = ["run", "TOY", "--widths", "8,16", "--norm", "ln", "--realizations", "3", "--backend", "serial",
+    argv = ["run", "TOY_SWEEP", "--widths", "8,32", "--norm", "ln", "--realizations", "3", "--backend", "serial",
             "--no-progress", "--out", str(out)]
     assert main(argv) == 0
     captured = capsys.readouterr()
-    assert "--norm do(es) not apply to the configurations of claim TOY (ignored)" in captured.err
+    assert "--norm do(es) not apply to the configurations of claim TOY_SWEEP (ignored)" in captured.err
+    assert "trend over width" in captured.out
     data = json.loads((out / "results.json").read_text())
-    widths = [c["config"]["width"] for c in data["claims"][0]["configs"]]
-    assert widths == [8, 16, 8, 16] and data["claims"][0]["configs"][0]["realizations"] == 3
-    assert (out / "REPORT.md").exists() and list(out.glob("TOY_*.png"))
+    (claim,) = data["claims"]
+    assert [c["config"]["width"] for c in claim["configs"]] == [8, 32]
+    assert [c["realizations"] for c in claim["configs"]] == [3, 3] and claim["trends"][0]["values"] == [8, 32]
+    assert (out / "REPORT.md").exists() and len(list(out.glob("TOY_SWEEP_*.png"))) == 2
     assert main(argv) == 0  # resumed from the store: nothing recomputed
     data = json.loads((out / "results.json").read_text())
-    assert all(c["computed"] == 0 for c in data["claims"][0]["configs"])
+    assert [c["computed"] for c in data["claims"][0]["configs"]] == [0, 0]
 
 
 def test_suite_runs_the_named_claims(capsys, tmp_path):
-    assert main(["suite", "--only", "TOY_SWEEP", "--realizations", "4", "--backend", "serial", "--no-progress",
+    assert main(["suite", "--only", "TOY", "--realizations", "3", "--backend", "serial", "--no-progress",
                  "--out", str(tmp_path)]) == 0
     captured = capsys.readouterr()
-    assert "PASS               trend over width" in captured.out
+    assert "[1/1] TOY: Toy claim with known answers" in captured.err and "HYPOTHESIS NOT MET" in captured.out
     data = json.loads((tmp_path / "results.json").read_text())
-    assert [c["key"] for c in data["claims"]] == ["TOY_SWEEP"] and data["claims"][0]["verdict"] == "PASS"
+    assert [c["key"] for c in data["claims"]] == ["TOY"] and len(data["claims"][0]["configs"]) == 2
 
 
 # -- overrides -----------------------------------------------------------------------------------------

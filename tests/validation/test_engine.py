@@ -160,3 +160,14 @@ def test_interrupted_run_keeps_what_was_computed(tmp_path, monkeypatch):
                         progress=False)
     assert resumed.results[0].computed == 2  # realizations 0 and 1 came from the store
     _same(resumed, run_claim(TOY, configs=[ToyConfig()], realizations=4, backend="serial", progress=False))
+
+
+def test_configurations_sharing_a_label_are_told_apart():
+    a, b, c = (randnet.NetConfig(widths=8, depth=2), randnet.NetConfig(widths=8, depth=2, dtype="float64"),
+               randnet.NetConfig(widths=16, depth=2))
+    assert engine.distinct_labels([a, b, c]) == [f"{a.label()} (dtype=float32)", f"{a.label()} (dtype=float64)",
+                                                   c.label()]
+    assert engine.distinct_labels([ToyConfig(), ToyConfig(width=3)]) == ["width=16, mean=0.0, std=1.0, cells=4, "
+                                                                        "noise=0.1, symmetric=True", "width=3, "
+                                                                        "mean=0.0, std=1.0, cells=4, noise=0.1, "
+                                                                        "symmetric=True"]
