@@ -6,10 +6,33 @@ and padding ``p = K // 2``:
     x[n, h, w, o] = Σ_{i,j,c} ω[i, j, c, o] · z[n, (h + i − p) mod H, (w + j − p) mod W, c]
 
 with ``z`` of shape ``(N, H, W, C_in)`` and ``ω`` of shape ``(K, K, C_in, C_out)``, ``K`` odd.
+
+Two paths compute it:
+
+- ``direct``: one GEMM ``(N·H·W × C_in)·(C_in × C_out)`` per kernel tap, ``K²`` in all;
+- ``fourier``: periodic boundaries make the convolution diagonal in the 2-D Fourier domain,
+
+      x̂[n, k, l, :] = ẑ[n, k, l, :] · ω̂[k, l],    ω̂[k, l] = Σ_{i,j} ω[i, j] e^{2πi (k (i−p)/H + l (j−p)/W)},
+
+  one ``C_in × C_out`` complex product per frequency. Only the ``H·(W//2+1)`` frequencies of the
+  real FFT are formed, and of those only the independent ones (columns ``l = 0`` and ``l = W/2`` are
+  Hermitian in ``k``); ``ω̂`` is built a few frequencies at a time (:func:`_fourier_weight`) so that
+  its chunk stays in cache and memory does not grow with ``F·C_in·C_out``.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
+import scipy.fft
+
+NUMBA_OPTS = dict(cache=True)
+METHODS = ("auto", "fourier", "direct")
+# Bytes of ω̂ built per chunk of frequencies (the products of one chunk are one batched GEMM).
+CHUNK_BYTES = 8 << 20
+# ... and of at most this many output channels (a tile of ω̂ is (frequencies, C_in, TILE_COLUMNS)).
+TILE_COLUMNS = 128
+# ``auto`` picks the direct path when C_in·C_out is below this (measured, see periodic_conv).
+DIRECT_MAX_CHANNELS2 = 64 * 64
 
 
 def _check(z: np.ndarray, w: np.ndarray) -> None:
@@ -23,12 +46,18 @@ def _check(z: np.ndarray, w: np.ndarray) -> None:
         raise ValueError(f"periodic_conv: w has C_in={w.shape[2]} but z has {z.shape[3]} channels")
 
 
+def _work_dtype(z: np.ndarray, w: np.ndarray) -> np.dtype:
+    dt = np.result_type(z.dtype, w.dtype)
+    return dt if dt in (np.float32, np.float64) else np.dtype(np.float64)
+
+
 def periodic_conv_direct(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Direct path: one GEMM ``(N·H·W × C_in)·(C_in × C_out)`` per kernel tap, accumulated."""
     k = w.shape[0]
     p = k // 2
     n, h, wd, cin = z.shape
-    dt = np.result_type(z.dtype, w.dtype)
+    dt = _work_dtype(z, w)
+    z = z.astype(dt, copy=False)
     out = np.zeros((n * h * wd, w.shape[3]), dtype=dt)
     for i in range(k):
         for j in range(k):
@@ -37,12 +66,105 @@ def periodic_conv_direct(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out.reshape(n, h, wd, w.shape[3])
 
 
-def periodic_conv(z: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Periodic convolution (see module doc); output dtype is the common dtype of ``z`` and ``w``."""
+def independent_frequencies(h: int, wd: int) -> np.ndarray:
+    """Flat indices ``k·(W//2+1) + l`` of the independent frequencies of a real ``H × W`` map's ``rfft2``.
+
+    In the columns ``l = 0`` and (``W`` even) ``l = W/2``, ``x̂[H−k, l] = conj(x̂[k, l])``: only ``k ≤ H/2`` is kept.
+    """
+    wh = wd // 2 + 1
+    hermitian = {0, wd // 2} if wd % 2 == 0 else {0}
+    return np.array([k * wh + l for k in range(h) for l in range(wh) if l not in hermitian or k <= (h - k) % h],
+                    dtype=np.intp)
+
+
+def _phase_tables(h: int, wd: int, k: int, freqs: np.ndarray, dt) -> tuple[np.ndarray, np.ndarray]:
+    """``cos ψ``, ``sin ψ`` of shape ``(F, K²//2)``, ``ψ = 2π (k (i−p)/H + l (j−p)/W)`` for taps ``t = iK + j < K²//2``."""
+    p = k // 2
+    wh = wd // 2 + 1
+    fk, fl = np.divmod(freqs, wh)
+    i, j = np.divmod(np.arange(k * k // 2), k)
+    psi = 2 * np.pi * (fk[:, None] * (i - p) / h + fl[:, None] * (j - p) / wd)
+    return np.cos(psi).astype(dt), np.sin(psi).astype(dt)
+
+
+@numba.njit(parallel=True, **NUMBA_OPTS)
+def _fourier_weight(w, o0, cos, sin, out):
+    """``out[f, c, o] = ω̂[c, o0 + o]`` at the chunk's frequencies, pairing each tap ``t`` with its mirror ``T−1−t``
+    (the offsets negated): ``ω̂ = ω_center + Σ_{t < T/2} cos ψ_t (ω_t + ω_{T−1−t}) + i sin ψ_t (ω_t − ω_{T−1−t})``.
+
+    ``w`` is ``(T, C_in, C_out)``, ``out`` is ``(F_chunk, C_in, C_tile)``.
+    """
+    taps, cin = w.shape[0], w.shape[1]
+    half = taps // 2
+    cout = out.shape[2]
+    for c in numba.prange(cin):
+        s = np.empty((half, cout), w.dtype)
+        d = np.empty((half, cout), w.dtype)
+        for t in range(half):
+            for o in range(cout):
+                s[t, o] = w[t, c, o0 + o] + w[taps - 1 - t, c, o0 + o]
+                d[t, o] = w[t, c, o0 + o] - w[taps - 1 - t, c, o0 + o]
+        re = np.empty(cout, w.dtype)
+        im = np.empty(cout, w.dtype)
+        for f in range(out.shape[0]):
+            for o in range(cout):
+                re[o] = w[half, c, o0 + o]
+                im[o] = 0.0
+            for t in range(half):
+                a = cos[f, t]
+                b = sin[f, t]
+                for o in range(cout):
+                    re[o] += a * s[t, o]
+                    im[o] += b * d[t, o]
+            for o in range(cout):
+                out[f, c, o] = re[o] + 1j * im[o]
+
+
+def periodic_conv_fourier(z: np.ndarray, w: np.ndarray, chunk_bytes: int = CHUNK_BYTES) -> np.ndarray:
+    """Fourier path (module doc): ``irfft2(rfft2(z) · ω̂)``, the products batched over chunks of frequencies."""
+    n, h, wd, cin = z.shape
+    k, cout = w.shape[0], w.shape[3]
+    dt = _work_dtype(z, w)
+    cdt = np.result_type(dt, np.complex64)
+    workers = numba.get_num_threads()
+    wh = wd // 2 + 1
+    zf = scipy.fft.rfft2(z.astype(dt, copy=False), axes=(1, 2), workers=workers).reshape(n, h * wh, cin)
+    xf = np.empty((n, h * wh, cout), dtype=cdt)
+    freqs = independent_frequencies(h, wd)
+    cos, sin = _phase_tables(h, wd, k, freqs, dt)
+    taps = np.ascontiguousarray(w.reshape(k * k, cin, cout), dtype=dt)
+    co = min(cout, TILE_COLUMNS)
+    fb = int(max(1, min(len(freqs), chunk_bytes // (cin * co * cdt.itemsize))))
+    buffer = np.empty(fb * cin * co, dtype=cdt)
+    for s in range(0, len(freqs), fb):
+        idx = freqs[s:s + fb]
+        zc = zf[:, idx].transpose(1, 0, 2)
+        for o0 in range(0, cout, co):
+            wc = buffer[:len(idx) * cin * min(co, cout - o0)].reshape(len(idx), cin, -1)
+            _fourier_weight(taps, o0, cos[s:s + fb], sin[s:s + fb], wc)
+            xf[:, idx, o0:o0 + co] = np.matmul(zc, wc).transpose(1, 0, 2)
+    xf = xf.reshape(n, h, wh, cout)
+    ks = np.arange(h // 2 + 1, h)
+    for l in ({0, wd // 2} if wd % 2 == 0 else {0}):
+        xf[:, ks, l] = np.conj(xf[:, h - ks, l])
+    return scipy.fft.irfft2(xf, s=(h, wd), axes=(1, 2), workers=workers)
+
+
+def periodic_conv(z: np.ndarray, w: np.ndarray, method: str = "auto") -> np.ndarray:
+    """Periodic convolution (module doc); output dtype is the common float dtype of ``z`` and ``w``.
+
+    ``method``: ``"fourier"``, ``"direct"``, or ``"auto"`` — the direct path when
+    ``C_in·C_out < DIRECT_MAX_CHANNELS2`` (tiny widths, where the FFTs and ω̂ cost more than the
+    ``K²`` small GEMMs), the Fourier path otherwise.
+    """
+    if method not in METHODS:
+        raise ValueError(f"periodic_conv: method must be one of {METHODS}, got {method!r}")
     z = np.asarray(z)
     w = np.asarray(w)
     _check(z, w)
-    return periodic_conv_direct(z, w)
+    if method == "auto":
+        method = "direct" if w.shape[2] * w.shape[3] < DIRECT_MAX_CHANNELS2 else "fourier"
+    return periodic_conv_direct(z, w) if method == "direct" else periodic_conv_fourier(z, w)
 
 
 def reference_periodic_conv(z: np.ndarray, w: np.ndarray) -> np.ndarray:

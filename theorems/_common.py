@@ -35,7 +35,7 @@ def representative_data(spec) -> np.ndarray:
 
 
 def data_hypothesis(config: NetConfig) -> Hypothesis:
-    """Definition 1 (i): no input identically zero (so no normalization denominator of layer 1 vanishes)."""
+    """Definition 1 (i): no input identically zero (part of "nonzero normalization denominators")."""
     ok, why = data_assumption(representative_data(config.dataset))
     if config.dataset.path is None and config.dataset.redraw:
         why += " (a representative draw; every realization's own draw is checked when it is measured)"
@@ -79,8 +79,8 @@ def positive_homogeneous_hypothesis(config: NetConfig) -> Hypothesis:
 
 def periodic_conv_hypothesis(config: NetConfig) -> Hypothesis:
     """The theorems need a periodic conv (a channel-constant map stays channel-constant); randnet's always is."""
-    return Hypothesis("periodic convolution", True,
-                      f"randnet.periodic_conv is circular (K = {config.kernel_size}, first stride {config.first_stride})")
+    why = f"randnet.periodic_conv is circular (K = {config.kernel_size}, first stride {config.first_stride})"
+    return Hypothesis("periodic convolution", True, why)
 
 
 # -- round-off ---------------------------------------------------------------------------------------------

@@ -163,6 +163,6 @@ FIG2 = register(Claim(
     comparisons=fig2_comparisons,
     negative_controls=fig2_negative_controls,
     reported=tuple(f"distance[{n}]" for n in FIG2_NORMS if n != REFERENCE_NORM),
-    realizations={"quick": 3, "full": 50},
+    realizations={"quick": 4, "full": 50},
     plots=("fig2_power_plots", "comparison"),
 ))

@@ -97,7 +97,8 @@ def comparisons(config: NetConfig) -> list[Comparison]:
 
 def negative_controls(config: NetConfig) -> list[Comparison]:
     tol, cells = roundoff_tolerance(config), layers(config)
-    out = [Comparison("layer_power", "==", 1.0 + OFFSET * tol, tol, "exact", f"P(y^l) = 1 + {OFFSET:g}δ (false)", cells)]
+    out = [Comparison("layer_power", "==", 1.0 + OFFSET * tol, tol, "exact", f"P(y^l) = 1 + {OFFSET:g}δ (false)",
+                      cells)]
     if not per_channel(config):
         out.append(Comparison("channel_power_error", "<=", 0.0, tol, "exact",
                               "P_c(y^l) = 1 for every channel (false: the norm mixes channels)", cells))

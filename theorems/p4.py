@@ -23,20 +23,13 @@ import numpy as np
 from randnet import DatasetSpec, child, get_activation, periodic_conv
 from theorems.base import Claim, Comparison, Hypothesis, register
 from theorems import _torchnets as tn
-from theorems.p5 import RANDOM_DATA, expressivity_bounds, identity_distance, ratio, roundoff, train_identity
+from theorems.p5 import RANDOM_DATA, delta_kernel, expressivity_bounds, identity_distance, ratio, roundoff, train_identity
 
 POLYNOMIAL = frozenset({"identity"})                         # the polynomial activations randnet offers
 ODD_EXACT = frozenset({"relu", "gelu", "silu", "softplus"})  # φ(t) − φ(−t) ≡ t (module docstring)
 EXACT_TOL = 1e-24         # "exact" in relative power d / P(x): an RMS relative error of 1e-12 (float64)
 SMOOTH_RATE = 2.0         # the RMS error of the smooth construction is O(s²)
 RATE_TOL = 0.05
-
-
-def delta_kernel(matrix: np.ndarray, kernel_size: int) -> np.ndarray:
-    """The ``(K, K, C_in, C_out)`` kernel whose only non-zero tap, the centre, is ``matrix`` ``(C_in, C_out)``."""
-    w = np.zeros((kernel_size, kernel_size) + matrix.shape)
-    w[kernel_size // 2, kernel_size // 2] = matrix
-    return w
 
 
 def plain_net(x: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]], activation: str) -> np.ndarray:
@@ -230,7 +223,7 @@ def p4_train_configs(mode: str) -> list[P4TrainConfig]:
         data = DatasetSpec(n=32, height=8, width=8, channels=3)
         return [P4TrainConfig(data, widths=(1, 2, 4, 8, 16, 32), steps=1000),
                 P4TrainConfig(data, activation="tanh", widths=(1, 2, 4, 8, 16, 32), steps=1000)]
-    return [P4TrainConfig(widths=(1, 2, 4, 8))]
+    return [P4TrainConfig(widths=(1, 2, 4, 8), steps=200)]
 
 
 def p4_train_hypotheses(config: P4TrainConfig) -> list[Hypothesis]:

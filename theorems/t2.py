@@ -13,7 +13,8 @@ network (same parameters and data, ``norm = ln``), which must fail.
 **T2-eps.** With ``ε > 0``, ``σ_{x,c}(y) = s_{x,c} := sqrt(v_{x,c} / (v_{x,c} + ε))`` with ``v_{x,c} = σ_{x,c}(x)²``,
 while every instance mean stays exactly 0. Hence, exactly,
 
-    μ_c(y) = 0,   σ_c(μ_{x,c}(y)) = 0,   σ_c(y) = sqrt(E_x s_{x,c}²),   σ_c(σ_{x,c}(y)) = σ_x(s_{x,c}) ≈ (ε/2) σ_x(1/v_{x,c}),
+    μ_c(y) = 0,   σ_c(μ_{x,c}(y)) = 0,   σ_c(y) = sqrt(E_x s_{x,c}²),
+    σ_c(σ_{x,c}(y)) = σ_x(s_{x,c}) ≈ (ε/2) σ_x(1/v_{x,c}),
 
 so of SPEC's four identities only ``σ_c(y) = 1`` and ``σ_c(σ_{x,c}(y)) = 0`` become approximate (errors of order
 ε, reported). Negative control: the ε = 0 statements ``σ_c(y) = 1`` and ``σ_c(σ_{x,c}(y)) = 0``.
@@ -230,7 +231,8 @@ def ladder_comparisons(config: GroupLadder, sign: str = ">=") -> list[Comparison
 
 
 def ladder_configs(mode: str) -> list[GroupLadder]:
-    """Reference distributions, ReLU; quick: C = 32, 12 layers, 16 inputs 8×8; full: C = 256, 50 layers, 128 inputs 16×16."""
+    """Reference distributions, ReLU. quick: C = 32, 12 layers, 16 inputs 8×8; full: C = 256, 50 layers,
+    128 inputs 16×16."""
     if mode == "quick":
         net = NetConfig(widths=32, depth=12, dataset=DatasetSpec(n=16, height=8, width=8))
     elif mode == "full":

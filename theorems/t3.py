@@ -8,24 +8,30 @@ Theorem 3: if ``y^l`` is normalized and Gaussian in each channel (hypotheses (i)
 ``μ_c(z^l) = 0`` and ``σ_c(z^l) = 1`` for every ``c`` (Eq. 94), whatever ``φ`` and the parameters.
 
 **T3** (exact-hypothesis check). Draw ``y_c ~ N(0, 1)`` directly: ``C`` channels of ``n`` samples,
-``γ_c ~ ν_γ``, ``β_c ~ ν_β``, for several activations. Per channel, with ``g = (z, z² − 1)`` (mean 0
-under the claim: ``E z = 0`` and ``E z² = 1`` ⇔ ``μ_c = 0``, ``σ_c = 1``), the Hotelling statistic
+``γ_c ~ ν_γ``, ``β_c ~ ν_β``, for several activations. Per channel, ``g = (z, z² − 1)`` has mean 0 under
+the claim (``E z = 0`` and ``E z² = 1`` ⇔ ``μ_c = 0``, ``σ_c = 1``) and the known covariance
 
-    Q_c = n ḡ_cᵀ Ŝ_c⁻¹ ḡ_c          (Ŝ_c the sample covariance of g; ≈ χ²₂ under the claim)
+    Σ_c = [[1, κ₃], [κ₃, κ₄ − 1]],   κ₃ = E z³, κ₄ = E z⁴ of z = (φ(γ_c Y + β_c) − E)/sd, Y ~ N(0, 1),
 
-accounts for the correlation of the mean and second moment (the skewness of ``z``). Channels are
-independent, so ``Σ_c Q_c ≈ χ²_{2C}`` and the joint statistic of one realization is
+computed exactly (truncated-normal moments for positive-homogeneous ``φ``, Gauss–Hermite otherwise).
+The score statistic ``Q_c = n ḡ_cᵀ Σ_c⁻¹ ḡ_c`` (≈ χ²₂, with ``E Q_c = 2`` exactly for every ``n``) accounts
+for the correlation of the mean and the second moment (the skewness of ``z``). Channels are independent,
+so the joint statistic of one realization is
 
-    Z = (Σ_c Q_c − 2C) / (2 sqrt(C))        (≈ N(0, 1) under the claim; grows like n·Δ² under a deviation Δ).
+    Z = (Σ_c Q_c − 2C) / (2 sqrt(C))        (E Z = 0 and Var Z ≈ 1 under the claim).
+
+A deviation ``δ`` of ``E g`` adds ``n δᵀ Σ_c⁻¹ δ`` to ``E Q_c``: a common shift ``Δμ`` of the channel means
+adds ``n Δμ² Σ_c [Σ_c⁻¹]₁₁ / (2√C)`` to ``E Z``, a common change ``Δσ`` of the stds ``4 n Δσ² Σ_c [Σ_c⁻¹]₂₂ / (2√C)``.
+(The null covariance is the same for the negative controls: a proxy-normalized output that had mean 0
+and std 1 would be ``z`` itself, since wrong proxy moments only change ``z`` by an affine map per channel.)
 
 Verdict: the mean of ``Z`` over realizations is 0 within ``δ_Z = 2`` (Student-t interval, one cell per
 activation, Bonferroni). Negative controls (must FAIL): the same statistic when PN's moments come from a
 wrong proxy — ``Y ~ N(0, 1.1²)`` (``γ̃ = 0.1``), or ``Y`` uniform with variance 1 instead of Gaussian.
-Power: a deviation common to all channels, ``Δμ`` in the mean or ``Δσ`` in the std, shifts ``E Z`` by
-``n Δμ² Σ_c [S_c⁻¹]₁₁ / (2√C)`` or ``4 n Δσ² Σ_c [S_c⁻¹]₂₂ / (2√C)``; the reported minimal detectable
-deviations are those that make the verdict FAIL with probability 80% at the configured number of
-realizations. Also reported: the error of the paper's quantile-grid moments (``n = 200``, ``ε = 0.03``)
-against the exact integrals, as the exact ``|μ_c(z)|`` and ``|σ_c(z) − 1|`` it causes (worst channel).
+Power: the reported minimal detectable ``|Δμ|`` and ``|Δσ|`` are the common deviations that make the
+verdict FAIL with probability 80% at the configured number of realizations. Also reported: the error of
+the paper's quantile-grid moments (``n = 200``, ``ε = 0.03``, and ``ε = 0`` for the grid alone) against the
+exact integrals, as the exact ``|μ_c(z)|`` and ``|σ_c(z) − 1|`` it causes (worst channel).
 
 **T3-net** (in-network check). Panels of random nets (same realization for every norm) with ``ln+pn``,
 ``gn+pn`` against ``ln``, ``gn``, ``bn``, ``ln+ws``, ``in``. Reported per layer: the RMS over channels of
@@ -46,7 +52,7 @@ from scipy import stats
 
 from randnet import Distribution, LayerStats, gaussian_moments, get_activation, parse_distribution, proxy_activation, \
     reference_config
-from randnet.proxy import PAPER_EPS, PAPER_QUANTILES
+from randnet.proxy import HERMITE_NODES, PAPER_EPS, PAPER_QUANTILES, hermite_rule
 from theorems.base import Claim, Comparison, Hypothesis, register
 from theorems.fig2 import PanelConfig, distance_gap, panel_stats, power_profile, profile_quantities, require_norms
 
@@ -59,32 +65,62 @@ UNIFORM_NODES = 400        # Gauss–Legendre nodes for the uniform-proxy negati
 
 
 # -- the joint test of (μ_c, σ_c) = (0, 1) ------------------------------------------------------------------
-def moment_scores(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For ``z`` of shape ``(n, C)``: the means ``ḡ`` (2, C) of ``g = (z, z² − 1)`` and the sample
-    covariances ``(S₁₁, S₁₂, S₂₂)`` (3, C) of ``g`` in each channel."""
+def _upper_moments(t: np.ndarray, kmax: int) -> list[np.ndarray]:
+    """``M_j(t) = E[Y^j 1(Y > t)]``, ``Y ~ N(0, 1)``, ``j = 0..kmax``: ``M_j = t^{j−1} φ(t) + (j − 1) M_{j−2}``."""
+    pdf = stats.norm.pdf(t)
+    m = [stats.norm.sf(t), pdf]
+    for j in range(2, kmax + 1):
+        m.append(np.where(pdf > 0, t ** (j - 1) * pdf, 0.0) + (j - 1) * m[j - 2])
+    return m
+
+
+def _positive_part_moments(a: np.ndarray, b: np.ndarray, kmax: int) -> list[np.ndarray]:
+    """``E[u^k 1(u > 0)]`` for ``u = a + bY``, ``k = 0..kmax`` (binomial expansion in truncated moments)."""
+    s = np.abs(b)
+    with np.errstate(divide="ignore"):
+        t = np.where(s > 0, -a / np.where(s > 0, s, 1.0), -np.sign(a) * np.inf)
+    m = _upper_moments(t, kmax)
+    return [sum(math.comb(k, j) * a ** (k - j) * s ** j * m[j] for j in range(k + 1)) for k in range(kmax + 1)]
+
+
+def null_moments(activation, a, b) -> tuple[np.ndarray, np.ndarray]:
+    """``κ₃ = E z³`` and ``κ₄ = E z⁴`` of the standardized ``z = (φ(a + bY) − E)/sd``, ``Y ~ N(0, 1)``.
+
+    Positive-homogeneous ``φ`` (slopes ``(p, q)``): ``E φ(u)^k = p^k E[u^k 1(u>0)] + q^k (−1)^k E[(−u)^k 1(−u>0)]``
+    in closed form; otherwise Gauss–Hermite quadrature (``randnet.proxy.hermite_rule``).
+    """
+    act = get_activation(activation)
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if act.positive_homogeneous:
+        p, q = act.slopes
+        up, down = _positive_part_moments(a, b, 4), _positive_part_moments(-a, b, 4)
+        raw = [p ** k * up[k] + (-q) ** k * down[k] for k in range(1, 5)]
+    else:
+        t, w = hermite_rule(HERMITE_NODES)
+        f = act(a[..., None] + b[..., None] * t)
+        raw = [(f ** k) @ w for k in range(1, 5)]
+    m1, m2, m3, m4 = raw
+    var = m2 - m1 ** 2
+    c3 = m3 - 3 * m1 * m2 + 2 * m1 ** 3
+    c4 = m4 - 4 * m1 * m3 + 6 * m1 ** 2 * m2 - 3 * m1 ** 4
+    return c3 / var ** 1.5, c4 / var ** 2
+
+
+def channel_statistics(z: np.ndarray, kappa3: np.ndarray, kappa4: np.ndarray) -> np.ndarray:
+    """Score statistics ``Q_c = n ḡ_cᵀ Σ_c⁻¹ ḡ_c`` for ``z`` of shape ``(n, C)`` (≈ χ²₂ under the claim)."""
     z = np.asarray(z, dtype=np.float64)
-    if z.ndim != 2 or z.shape[0] < 3:
-        raise ValueError(f"expected z of shape (n >= 3, C), got {z.shape}")
-    g = np.stack([z, z * z - 1.0])                              # (2, n, C)
-    mean = g.mean(axis=1)
-    d = g - mean[:, None, :]
-    n = z.shape[0]
-    cov = np.stack([(d[0] * d[0]).sum(0), (d[0] * d[1]).sum(0), (d[1] * d[1]).sum(0)]) / (n - 1)
-    return mean, cov
-
-
-def channel_statistics(z: np.ndarray) -> np.ndarray:
-    """Hotelling ``Q_c = n ḡ_cᵀ Ŝ_c⁻¹ ḡ_c`` per channel (≈ χ²₂ when ``E z_c = 0`` and ``E z_c² = 1``)."""
-    mean, (s11, s12, s22) = moment_scores(z)
-    det = s11 * s22 - s12 * s12
+    if z.ndim != 2 or z.shape[0] < 2:
+        raise ValueError(f"expected z of shape (n >= 2, C), got {z.shape}")
+    det = kappa4 - 1 - kappa3 ** 2
     if np.any(det <= 0):
-        raise ValueError("degenerate channel: z and z² are affinely dependent (is z constant or two-valued?)")
-    return z.shape[0] * (s22 * mean[0] ** 2 - 2 * s12 * mean[0] * mean[1] + s11 * mean[1] ** 2) / det
+        raise ValueError("degenerate channel: z and z² are affinely dependent (is φ(γY + β) two-valued?)")
+    g1, g2 = z.mean(axis=0), (z * z).mean(axis=0) - 1
+    return z.shape[0] * ((kappa4 - 1) * g1 ** 2 - 2 * kappa3 * g1 * g2 + g2 ** 2) / det
 
 
-def joint_statistic(z: np.ndarray) -> float:
-    """``Z = (Σ_c Q_c − 2C) / (2 sqrt(C))``: ≈ N(0, 1) when every channel of ``z`` has mean 0 and std 1."""
-    q = channel_statistics(z)
+def joint_statistic(z: np.ndarray, kappa3: np.ndarray, kappa4: np.ndarray) -> float:
+    """``Z = (Σ_c Q_c − 2C) / (2 sqrt(C))``: mean 0, std ≈ 1 when every channel has mean 0 and std 1."""
+    q = channel_statistics(z, kappa3, kappa4)
     return float((q.sum() - 2 * q.size) / (2 * math.sqrt(q.size)))
 
 
@@ -99,14 +135,11 @@ def required_shift(realizations: int, cells: int, confidence: float = CONFIDENCE
     return tolerance + t / math.sqrt(realizations)
 
 
-def detectable_deviation(z: np.ndarray, shift: float) -> tuple[float, float]:
-    """The smallest ``|Δμ|`` and ``|Δσ|``, common to all channels, that raise ``E Z`` by ``shift``, from the
-    moments of ``z`` (``n`` samples × ``C`` channels, drawn under the claim)."""
-    n, c = z.shape
-    _, (s11, s12, s22) = moment_scores(z)
-    det = s11 * s22 - s12 * s12
-    scale = shift * 2 * math.sqrt(c) / n
-    return math.sqrt(scale / np.sum(s22 / det)), math.sqrt(scale / (4 * np.sum(s11 / det)))
+def detectable_deviation(samples: int, kappa3: np.ndarray, kappa4: np.ndarray, shift: float) -> tuple[float, float]:
+    """The smallest ``|Δμ|`` and ``|Δσ|``, common to all channels, that raise ``E Z`` by ``shift``."""
+    det = kappa4 - 1 - kappa3 ** 2
+    scale = shift * 2 * math.sqrt(np.size(det)) / samples
+    return math.sqrt(scale / np.sum((kappa4 - 1) / det)), math.sqrt(scale / (4 * np.sum(1 / det)))
 
 
 # -- proxies: the correct one and the deliberately wrong ones ------------------------------------------------
@@ -198,13 +231,14 @@ def exact_measure(config: ExactConfig, ss) -> dict[str, np.ndarray]:
     shift = required_shift(config.realizations, len(config.activations))
     rows = []
     for act in config.activations:
+        kappa = null_moments(act, beta, gamma)
         z = proxy_activation(y, gamma, beta, act)
         wrong = proxy_activation(y, gamma, beta, act, proxy_gamma=WRONG_PROXY_GAMMA)
         uniform = standardize(y, gamma, beta, act, *uniform_moments(act, beta, gamma))
         s = z.std(axis=0)
-        rows.append([joint_statistic(z), joint_statistic(wrong), joint_statistic(uniform),
+        rows.append([joint_statistic(z, *kappa), joint_statistic(wrong, *kappa), joint_statistic(uniform, *kappa),
                      math.sqrt(np.mean(z.mean(axis=0) ** 2)), math.sqrt(np.mean((s - 1) ** 2)),
-                     *detectable_deviation(z, shift),
+                     *detectable_deviation(config.samples, *kappa, shift),
                      *quantile_errors(act, gamma, beta, PAPER_EPS), *quantile_errors(act, gamma, beta, 0.0)])
     names = ("joint_z", "joint_z_wrong_scale", "joint_z_uniform", "mean_rms", "std_rms", "detectable_mean_shift",
              "detectable_std_shift", "quantile_mean_error", "quantile_std_error", "quantile_grid_mean_error",
@@ -231,7 +265,8 @@ T3 = register(Claim(
     key="T3",
     title="Theorem 3 under its exact hypotheses: proxy-normalized Gaussian channels are normalized",
     statement="y_c ~ N(0,1): z_c = PN(y_c) has μ_c(z) = 0 and σ_c(z) = 1 for every c and any φ, γ, β; "
-              "joint test Z = (Σ_c Q_c − 2C)/(2√C), Q_c Hotelling on (z, z² − 1); E Z = 0 within δ_Z = 2",
+              "joint test Z = (Σ_c Q_c − 2C)/(2√C), Q_c the score statistic of (z, z² − 1) with its exact null "
+              "covariance; E Z = 0 within δ_Z = 2",
     configs=exact_configs,
     hypotheses=exact_hypotheses,
     measure=exact_measure,
@@ -274,10 +309,10 @@ def normalization_deviations(stats: list[LayerStats]) -> dict[str, np.ndarray]:
 
 
 def net_configs(mode: str) -> list[PanelConfig]:
-    """Quick: C ∈ {32, 64}, L = 12, N = 16 (16×16), G = 8. Full: the reference configuration at C ∈ {256, 1024}, G = 32."""
+    """Quick: C ∈ {32, 64}, L = 16, N = 16 (16×16), G = 8. Full: the reference configuration at C ∈ {256, 1024}, G = 32."""
     if mode == "full":
         return [PanelConfig(reference_config(width=c), T3_NET_NORMS, groups=32) for c in (256, 1024)]
-    return [PanelConfig(reference_config(width=c, depth=12, n=16), T3_NET_NORMS, groups=8) for c in (32, 64)]
+    return [PanelConfig(reference_config(width=c, depth=16, n=16), T3_NET_NORMS, groups=8) for c in (32, 64)]
 
 
 def net_hypotheses(config: PanelConfig) -> list[Hypothesis]:
@@ -323,7 +358,7 @@ T3_NET = register(Claim(
     reported=tuple(f"{k}[{n}]" for n in T3_NET_NORMS
                    for k in ("mean_y_dev", "std_y_dev", "mean_z_dev", "std_z_dev", "collapse_step", "imbalance_step"))
     + tuple(f"distance[{n}]" for n in T3_NET_NORMS if n != "bn"),
-    realizations={"quick": 3, "full": 50},
+    realizations={"quick": 4, "full": 50},
     plots=("t3_net_deviations", "comparison"),
 ))
 

@@ -279,7 +279,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"One random net (Definition 1) at the reference configuration scaled down: C = {args.width}, "
           f"L = {args.depth}, K = {base.kernel_size}, {base.activation}, ω ~ {base.weight}, γ ~ {base.gamma}, "
           f"β ~ {base.beta}, {base.dtype}; dataset '{base.dataset.name}' of {data.shape[0]} inputs "
-          f"{data.shape[1]}×{data.shape[2]}×{data.shape[3]}; seed {args.seed}. Same data and parameters for every norm.")
+          f"{data.shape[1]}×{data.shape[2]}×{data.shape[3]}; seed {args.seed}. "
+          "Same data and parameters for every norm.")
     print("Power decomposition of y^l (Eq. 5), layer-level terms: (1) P(μ_c) dataset scale, (2) P(σ_c(μ_x,c)) "
           "instance means vary, (3) P(μ_c(σ_x,c)) mean instance spread, (4) P(σ_c(σ_x,c)) instance spreads vary.")
     start = time.perf_counter()

@@ -209,7 +209,8 @@ def _judge_config(claim: Claim, config: Any, label: str, digest: str, seed: int,
 
 
 def _sweep_groups(sweep: str, results: Sequence[ConfigResult]) -> list[tuple[str, list[ConfigResult]]]:
-    """Group configurations that differ only in the swept attribute.
+    """Group configurations that differ only in the swept attribute; each group comes with the
+    ``describe()`` entries that set it apart from the other groups ("" when there is one group).
 
     The swept attribute appears in ``describe()`` under its own name or its plural (``width`` /
     ``widths``); every other entry must agree within a group.
@@ -220,7 +221,10 @@ def _sweep_groups(sweep: str, results: Sequence[ConfigResult]) -> list[tuple[str
             raise ValueError(f"claim {r.claim_key} sweeps {sweep!r}, but configuration {r.label} has no such attribute")
         fixed = {k: v for k, v in r.config.describe().items() if k not in (sweep, sweep + "s")}
         groups.setdefault(json.dumps(fixed, sort_keys=True, default=str), []).append(r)
-    return [(_short(json.loads(key)), rs) for key, rs in groups.items()
+    flat = {key: _flat(json.loads(key)) for key in groups}
+    differ = [k for k in dict.fromkeys(k for f in flat.values() for k in f)
+              if len({json.dumps(f.get(k), default=str) for f in flat.values()}) > 1]
+    return [(", ".join(f"{k}={flat[key].get(k)}" for k in differ), rs) for key, rs in groups.items()
             if len({getattr(r.config, sweep) for r in rs}) >= 2]
 
 

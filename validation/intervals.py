@@ -2,7 +2,7 @@
 
 - :func:`t_interval`: Student-t interval for the mean over realizations (axis 0),
   ``mean ± t_{(1+level)/2, R−1} · s / sqrt(R)`` with ``s`` the sample std (``ddof = 1``);
-- :func:`bootstrap_interval`: ``scipy.stats.bootstrap`` (BCa) for a statistic that is not a mean;
+- :func:`bootstrap_interval`: ``scipy.stats.bootstrap`` (BCa or percentile) for a statistic that is not a mean;
 - :func:`clopper_pearson`: the exact binomial interval for a probability, from ``k`` successes in ``n``
   (``scipy.stats.binomtest(...).proportion_ci(method='exact')``, in vectorized Beta-quantile form);
 - :func:`bonferroni`: the per-cell level that makes ``m`` intervals simultaneous at ``level``;
@@ -85,7 +85,7 @@ def bootstrap_interval(data: Sequence[np.ndarray], statistic: Callable[..., np.n
 
 
 def clopper_pearson(k, n: int, level: float = 0.95) -> ConfidenceInterval:
-    """Exact (Clopper–Pearson) interval for a probability from ``k`` successes in ``n`` trials (``k`` may be an array).
+    """Exact (Clopper–Pearson) interval for a probability from ``k`` successes in ``n`` trials (``k``: an array too).
 
     The Beta-quantile form ``[B(α/2; k, n−k+1), B(1−α/2; k+1, n−k)]`` (0 and 1 at ``k = 0`` and ``k = n``),
     the same interval as ``scipy.stats.binomtest(k, n).proportion_ci(level, method="exact")``, vectorized.

@@ -137,7 +137,8 @@ def plot_sweep_convergence(result, out_dir) -> list[Path]:
             ax.axhline(0, color="k", lw=0.8)
         ax.set_xticks(v, [f"{x:g}" for x in v])
         ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_title(f"{result.claim.key}: {t.label} — trend {t.verdict}\n" + textwrap.fill(t.fixed, 70), fontsize=9)
+        ax.set_title(textwrap.fill(f"{result.claim.key}: {t.label} — trend {t.verdict}"
+                                   + (f" ({t.fixed})" if t.fixed else ""), 70), fontsize=9)
         ax.set_xlabel(t.sweep)
         ax.set_ylabel("worst-cell excess over the prediction")
         ax.grid(alpha=0.3, which="both")
@@ -159,7 +160,7 @@ def plot_power(result, out_dir) -> list[Path]:
         if "power_y" not in r.samples or r.samples["power_y"].shape[1:][-1:] != (4,):
             raise ValueError(f"plot 'power' needs a quantity 'power_y' of shape (L, 4) per realization; claim "
                              f"{result.claim.key} ({r.label}) measured {sorted(r.samples)}")
-    cols = min(len(rs), 3)
+    cols = 2 if len(rs) == 4 else min(len(rs), 3)
     rows = -(-len(rs) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False, sharey=True)
     for ax, r in zip(axes.ravel(), rs):
@@ -176,10 +177,10 @@ def plot_power(result, out_dir) -> list[Path]:
     for ax in axes.ravel()[len(rs):]:
         ax.axis("off")
     handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, -0.02 - 0.04 * (rows > 1)))
+    fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, 0.0))
     fig.suptitle(f"{result.claim.key}: power decomposition of y^l (mean over {rs[0].realizations} realizations)",
                  fontsize=10)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.tight_layout(rect=(0, 0.45 / (3.6 * rows), 1, 1))
     return [save(fig, out_dir, f"{result.claim.key}_power")]
 
 

@@ -183,7 +183,8 @@ def judgement_lines(j: Judgement) -> list[str]:
 
 
 def trend_lines(t: Trend) -> list[str]:
-    lines = [f"- **{_esc(t.label)}**, {t.fixed}: {_verdict(t)} — mean worst-cell excess over the prediction "
+    group = f", {_esc(t.fixed)}" if t.fixed else ""
+    lines = [f"- **{_esc(t.label)}**{group}: {_verdict(t)} — mean worst-cell excess over the prediction "
              f"({round(100 * t.confidence)}% t-intervals) against {t.sweep}; "
              f"excess({t.values[0]}) − excess({t.values[-1]}) = {fmt(t.difference)} "
              f"[{fmt(t.difference_low)}, {fmt(t.difference_high)}]; log-log slope {fmt(t.slope)} "
@@ -247,7 +248,8 @@ class Report:
                             f"{_esc(_bound(j, w))} | {_verdict(j)} | {neg} |")
                 neg = "″"
         for t in result.trends:
-            rows.append(f"| {result.claim.key} | trend over {t.sweep}: {_esc(t.fixed)} | excess {fmt(t.excess[0])} → "
+            group = f": {_esc(t.fixed)}" if t.fixed else ""
+            rows.append(f"| {result.claim.key} | trend over {t.sweep}{group} | excess {fmt(t.excess[0])} → "
                         f"{fmt(t.excess[-1])} (slope {fmt(t.slope)}) | shrinks as {t.sweep} grows | {_verdict(t)} | |")
         return rows
 
@@ -294,12 +296,13 @@ class Report:
             f"Generated {h['generated']} by `{h['command'] or 'validation.report'}` — mode **{h['mode']}**, seed "
             f"{h['seed']}. Versions: {v}. Machine: {h['machine']['platform']}, {h['machine']['cpus']} CPUs.", "",
             f"How to read: intervals are {round(100 * h['confidence'])}% and simultaneous over the cells (layers) of "
-            "each comparison (Bonferroni: each cell at level 1 − 0.05/m). Student-t for means over realizations, "
+            f"each comparison (Bonferroni: each cell at level 1 − {1 - h['confidence']:.3g}/m). Student-t for means over realizations, "
             "Clopper–Pearson for probabilities, range over realizations for deterministic (exact) claims. "
             "Asymptotic claims are judged by the trend of the worst-cell excess over the prediction (per "
             "realization: max over cells of measured − prediction, or of |measured − prediction| for '=='): "
             "it must shrink from the smallest to the largest swept value (paired t-interval on the difference); "
-            "the log-log slope comes with a percentile-bootstrap interval. PASS: the interval lies inside the claim's region "
+            "the log-log slope comes with a percentile-bootstrap interval. "
+            "PASS: the interval lies inside the claim's region "
             "(prediction ± δ); FAIL: outside; INCONCLUSIVE: it straddles the boundary; HYPOTHESIS NOT MET: the "
             "configuration breaks a hypothesis (never PASS). A negative control is a deliberately false claim: "
             "it must be *rejected*. Measured values in the summary are at the worst cell.", "",

@@ -115,8 +115,14 @@ class Entry:
 
 @dataclass(frozen=True)
 class Sweep:
-    """A parsed sweep file (see the module docstring). ``grid`` and ``claim_grids`` map the field a
-    grid key sets (e.g. ``"widths"``, its aliases resolved per configuration) to a tuple of values."""
+    """A parsed sweep file (see the module docstring).
+
+    grid          grid key as written (``"widths"``) -> tuple of checked values (lists and tables made hashable)
+    claim_grids   claim key -> its own grid (``[grid.<claim>]``), whose keys replace the common ones
+    base          ``"all"``, ``"first"`` or indices into ``claim.configs(mode)``
+    run           the ``[run]`` table (defaults for the command line)
+    source, base_dir   the file (for messages) and its folder (relative dataset paths)
+    """
 
     name: str
     claims: tuple[str, ...]
@@ -194,7 +200,8 @@ def load_sweep(path: str | os.PathLike, registry: Mapping[str, Any] | None = Non
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise SweepError(f"{path}: not valid TOML: {e}") from None
-    return parse_sweep(data, source=str(path), base_dir=path.resolve().parent, default_name=path.stem,
+    return parse_sweep(data, source=str(path), base_dir=path.resolve().parent,
+                       default_name=re.sub(r"[^A-Za-z0-9._-]", "_", path.stem).lstrip("._-") or "sweep",
                        registry=registry)
 
 
@@ -639,13 +646,16 @@ class SweepResult:
 def run_sweep(sweep: Sweep, *, backend: str = "joblib", jobs: int = 1, scheduler: Any = None,
               store: Any = None, out: str | os.PathLike | None = None, progress: bool = True,
               registry: Mapping[str, Any] | None = None, command: Sequence[str] = (),
-              tables: bool = True) -> SweepResult:
+              tables: bool = True, log: TextIO | None = None) -> SweepResult:
     """Run every entry of ``sweep`` (claim by claim, one cluster for all of them with ``backend="dask"``).
 
-    store      a :class:`validation.store.Store` or folder (made absolute, so remote workers that share the
-               file system write to the same place); each worker writes its realization there as soon as it
-               is computed, and realizations already there are read, not recomputed
+    backend, jobs, scheduler   see :func:`validation.backends.execute` and :func:`~validation.backends.dask_client`;
+               with Dask, every worker must import the same ``randnet`` and ``numpy`` versions as this process
+    store      a :class:`validation.store.Store` or folder: each realization is written there (atomically, by
+               this process) as soon as its result arrives, and realizations already there are read, not
+               recomputed — so an interrupted sweep resumes and a repeated one computes nothing
     out        folder for the report (``REPORT.md``, ``results.json``, plots) and the tidy tables
+    log        where to print one line per claim as it starts (e.g. ``sys.stderr``)
     A claim that fails to run is recorded (report and ``errors``) and the sweep goes on with the next.
     """
     from .engine import get_claim, run_claim
@@ -669,6 +679,9 @@ def run_sweep(sweep: Sweep, *, backend: str = "joblib", jobs: int = 1, scheduler
             configs = [e.config for e in entries if e.claim == key]
             n = next(e.realizations for e in entries if e.claim == key)
             claim = get_claim(key) if registry is None else registry[key]
+            if log is not None:
+                print(f"[{sweep.claims.index(key) + 1}/{len(sweep.claims)}] {key}: {len(configs)} configuration(s) "
+                      f"x {n} realization(s) on {backend}", file=log, flush=True)
             try:
                 result = run_claim(claim, configs=configs, realizations=n, seed=sweep.seed, mode=sweep.mode,
                                    backend=backend, jobs=jobs, store=store, progress=progress)
@@ -765,7 +778,8 @@ def sweep_command(args: argparse.Namespace, file: TextIO | None = None) -> int:
           f"store {opts['store'] or 'none (not resumable)'}; output {opts['out']}", file=file)
     command = ["randnet-check", *getattr(args, "argv", ["sweep", args.file])]
     result = run_sweep(sweep, backend=opts["backend"], jobs=opts["jobs"], scheduler=opts["scheduler"],
-                       store=opts["store"], out=opts["out"], progress=not args.no_progress, command=command)
+                       store=opts["store"], out=opts["out"], progress=not args.no_progress, command=command,
+                       log=sys.stderr)
     for cr in result.results:
         rejected = cr.negative_controls_rejected
         print(f"  {cr.claim.key:<10} {cr.verdict:<20} negative controls {'rejected' if rejected else 'NOT rejected'}"

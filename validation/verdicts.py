@@ -32,7 +32,6 @@ from .intervals import (ConfidenceInterval, bonferroni, bootstrap_interval, clop
                         realizations_for_fraction, realizations_for_mean, t_interval)
 
 PASS, FAIL, INCONCLUSIVE, UNMET = "PASS", "FAIL", "INCONCLUSIVE", "HYPOTHESIS NOT MET"
-VERDICTS = (PASS, FAIL, INCONCLUSIVE, UNMET)
 
 
 def region(comparison: Comparison, prediction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -254,6 +253,7 @@ class Trend:
     The *excess* of one realization is :func:`excess` of its cells (its worst-cell excess); a
     configuration's excess is the mean over its realizations, with a Student-t interval.
 
+    fixed                 what sets this group of configurations apart from the other groups ("" if none)
     values                the swept attribute (ascending), one configuration each
     excess, low, high     per configuration: mean worst-cell excess and its t-interval (level ``confidence``)
     difference, …_low/high   excess(smallest value) − excess(largest value) and its t-interval — paired

@@ -112,9 +112,9 @@ def test_trained_in_net_approaches_eta_star_from_above():
 
 
 def test_trained_in_net_on_shared_stats_reaches_zero():
-    cfg = P5TrainConfig(DatasetSpec("shared_stats", n=6, height=4, width=4, channels=3), depth=1, steps=150, lr=5e-2)
+    cfg = P5TrainConfig(DatasetSpec("shared_stats", n=6, height=4, width=4, channels=3), depth=1, steps=300, lr=5e-2)
     out = p5_train_measure(cfg, realization_seed(0, 0))
-    assert np.isnan(out["final_ratio"][0]) and out["d_final_rel"][0] < 1e-6
+    assert np.isnan(out["final_ratio"][0]) and out["d_final_rel"][0] < 1e-9
 
 
 # -- the torch helpers agree with randnet ------------------------------------------------------------------

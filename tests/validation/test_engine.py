@@ -72,7 +72,10 @@ def test_sweep_claim_is_judged_by_its_trend():
     (trend,) = res.trends
     assert trend.values == (16, 64, 256) and trend.verdict == PASS and res.verdict == PASS
     assert trend.slope == pytest.approx(-0.5, abs=0.05)
-    assert "width" not in trend.fixed and "cells=4" in trend.fixed
+    assert trend.fixed == ""  # one group: nothing to tell apart
+    two = run_claim(TOY_SWEEP, configs=[ToyConfig(width=w, mean=m) for m in (0.0, 1.0) for w in (16, 64)],
+                    realizations=3, backend="serial", progress=False)
+    assert [(t.fixed, t.values) for t in two.trends] == [("mean=0.0", (16, 64)), ("mean=1.0", (16, 64))]
 
 
 def test_bad_arguments():

@@ -93,7 +93,7 @@ def test_parse_and_expand_toy_sweep(tmp_path):
     assert [(e.claim, e.config.width, e.config.mean) for e in entries] == [
         ("TOY", 8, 0.0), ("TOY", 8, 1.0), ("TOY", 32, 0.0), ("TOY", 32, 1.0),
         ("TOY_SWEEP", 8, 0.0), ("TOY_SWEEP", 32, 0.0)]
-    assert all(e.realizations == 4 for e in entries)
+    assert all(e.realizations == 4 and isinstance(e.config, ToyConfig) for e in entries)
     assert len({(e.claim, e.digest) for e in entries}) == 6  # the same configuration may serve two claims
 
 

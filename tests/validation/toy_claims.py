@@ -34,7 +34,8 @@ def measure(config: ToyConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarr
     q = config.mean + config.std * rng.standard_normal(config.cells)
     tail = (1 + config.noise * rng.standard_normal(config.cells)) / np.sqrt(config.width)
     terms = rng.uniform(0.1, 1.0, (config.cells, 4))
-    return {"q": q, "one": np.cos(q) ** 2 + np.sin(q) ** 2, "tail": tail, "power_y": terms / terms.sum(axis=1, keepdims=True)}
+    return {"q": q, "one": np.cos(q) ** 2 + np.sin(q) ** 2, "tail": tail,
+            "power_y": terms / terms.sum(axis=1, keepdims=True)}
 
 
 def hypotheses(config: ToyConfig) -> list[Hypothesis]:
@@ -54,7 +55,8 @@ def comparisons(config: ToyConfig) -> list[Comparison]:
 def negative_controls(config: ToyConfig) -> list[Comparison]:
     cells = list(range(1, config.cells + 1))
     return [
-        Comparison("q", "==", config.mean + 5 * config.std, 0.5 * config.std, "mean", "E q = mean + 5 std", cells=cells),
+        Comparison("q", "==", config.mean + 5 * config.std, 0.5 * config.std, "mean", "E q = mean + 5 std",
+                   cells=cells),
         Comparison("one", "==", 1.1, 1e-12, "exact", "cos² + sin² = 1.1", cells=cells),
     ]
 

@@ -1,0 +1,1 @@
+"""Example user normalizations for ``--norm package.module:function`` (see :mod:`randnet.plugins`)."""
