@@ -13,7 +13,7 @@ parameters are sampled lazily, one layer at a time: memory does not grow with de
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -21,9 +21,9 @@ import numpy as np
 from .activations import get_activation
 from .config import NetConfig
 from .conv import periodic_conv
-from .norms import normalize, weight_standardize
-from .proxy import proxy_activation
-from .stats import channel_moments, cross_moments, input_moments, instance_moments, linearity_residual, power_terms
+from .kernels import InstanceMoments, layer_moments, normalize_activate, proxy_statistics
+from .norms import weight_standardize
+from .stats import channel_moments, input_moments, instance_moments, linearity_residual, power_terms
 
 
 def realization_seed(seed: int, k: int) -> np.random.SeedSequence:
@@ -47,13 +47,18 @@ class LayerParams:
 
 @dataclass(frozen=True)
 class Layer:
-    """The tensors of layer ``index``: conv output ``x``, normalized ``y``, activation output ``z``."""
+    """The tensors of layer ``index``: conv output ``x``, normalized ``y``, activation output ``z``.
+
+    ``moments``: their instance moments, computed by :func:`forward` in the same pass as ``y`` and ``z``
+    (None for a Layer built elsewhere: :func:`layer_statistics` then computes them).
+    """
 
     index: int
     x: np.ndarray
     y: np.ndarray
     z: np.ndarray
     params: LayerParams
+    moments: InstanceMoments | None = field(default=None, repr=False, compare=False)
 
 
 def sample_layer(config: NetConfig, ss: np.random.SeedSequence, l: int, in_channels: int) -> LayerParams:
@@ -80,7 +85,11 @@ def data_assumption(data: np.ndarray) -> tuple[bool, str]:
 
 
 def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | None = None) -> Iterator[Layer]:
-    """Stream the layers of one realization; each :class:`Layer` is released when the caller drops it."""
+    """Stream the layers of one realization; each :class:`Layer` is released when the caller drops it.
+
+    The conv is :func:`randnet.periodic_conv`; the normalization, affine step, activation (or Proxy Norm)
+    and the layer's instance moments are one fused pass (:func:`randnet.kernels.normalize_activate`).
+    """
     act = get_activation(config.activation)
     dt = config.np_dtype
     z = np.ascontiguousarray((draw_data(config, ss) if data is None else data).astype(dt))
@@ -93,12 +102,11 @@ def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | No
         x = periodic_conv(z, w)
         if l == 1 and config.first_stride == 2:
             x = np.ascontiguousarray(x[:, ::2, ::2, :])
-        y = normalize(x, config.base_norm, config.groups, config.eps, config.batch_size)
-        if config.proxy_norm:
-            z = proxy_activation(y, p.gamma, p.beta, act, eps=pn_eps, method=config.proxy_method, n=config.proxy_nodes)
-        else:
-            z = act(p.gamma * y + p.beta)
-        yield Layer(l, x, y, z, p)
+        proxy = (proxy_statistics(p.gamma, p.beta, act, pn_eps, config.proxy_method, config.proxy_nodes)
+                 if config.proxy_norm else None)
+        y, z, moments = normalize_activate(x, config.base_norm, p.gamma, p.beta, act, config.groups, config.eps,
+                                           config.batch_size, proxy)
+        yield Layer(l, x, y, z, p, moments)
 
 
 @dataclass(frozen=True)
@@ -153,26 +161,23 @@ class LayerStats:
 
 
 def layer_statistics(layer: Layer, power_in: np.ndarray, data: np.ndarray | None = None) -> LayerStats:
-    """Compute :class:`LayerStats` of one layer (``power_in``: Eq. 5 terms of z^{l−1})."""
-    mx, vx = instance_moments(layer.x)
-    my, vy = instance_moments(layer.y)
-    mz, vz = instance_moments(layer.z)
-    cm = cross_moments(layer.y, layer.z)
+    """Compute :class:`LayerStats` of one layer (``power_in``: Eq. 5 terms of z^{l−1}) from its instance moments."""
+    m = layer.moments if layer.moments is not None else layer_moments(layer.x, layer.y, layer.z)
     g = layer.params.gamma.astype(np.float64)
     b = layer.params.beta.astype(np.float64)
-    in_mean, in_var = input_moments(mx, vx)
+    in_mean, in_var = input_moments(m.mean_x, m.var_x)
     distance = np.nan
     if data is not None and data.shape == layer.y.shape:
         distance = float(np.mean((g * layer.y.astype(np.float64) + b - data) ** 2))
-    (mean_x, var_x), (mean_y, var_y), (mean_z, var_z) = (channel_moments(mx, vx), channel_moments(my, vy),
-                                                          channel_moments(mz, vz))
+    (mean_x, var_x), (mean_y, var_y), (mean_z, var_z) = (channel_moments(m.mean_x, m.var_x),
+                                                         channel_moments(m.mean_y, m.var_y),
+                                                         channel_moments(m.mean_z, m.var_z))
     return LayerStats(
-        index=layer.index, power_in=power_in,
-        power_x=power_terms(mx, np.sqrt(vx)), power_y=power_terms(my, np.sqrt(vy)), power_z=power_terms(mz, np.sqrt(vz)),
+        index=layer.index, power_in=power_in, power_x=power_terms(m.mean_x, np.sqrt(m.var_x)),
+        power_y=power_terms(m.mean_y, np.sqrt(m.var_y)), power_z=power_terms(m.mean_z, np.sqrt(m.var_z)),
         mean_x=mean_x, var_x=var_x, mean_y=mean_y, var_y=var_y, mean_z=mean_z, var_z=var_z,
-        input_mean_x=in_mean[:, 0], input_var_x=in_var[:, 0],
-        residual_z=linearity_residual(cm["var_y"], cm["var_z"], cm["cov"]),
-        y_min=cm["min_y"], y_max=cm["max_y"], gamma=g, beta=b, distance_to_input=distance,
+        input_mean_x=in_mean[:, 0], input_var_x=in_var[:, 0], residual_z=linearity_residual(var_y, var_z, m.channel_covariance()),
+        y_min=m.min_y.min(axis=0), y_max=m.max_y.max(axis=0), gamma=g, beta=b, distance_to_input=distance,
     )
 
 

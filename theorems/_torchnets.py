@@ -41,19 +41,29 @@ def torch_activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     return TORCH_ACTIVATIONS[name]
 
 
+def check_int(name: str, value, minimum: int = 1) -> None:
+    """A clear error unless ``value`` is an integer ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def check_positive(name: str, value) -> None:
+    """A clear error unless ``value`` is a finite number ``> 0``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (0 < value < math.inf):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
 def check_training_config(config, positive: tuple[str, ...]) -> None:
-    """Validate a training configuration: ``dataset``, ``activation``, ``kernel_size``, ``lr`` and the ``positive`` integer fields."""
+    """Validate a training configuration: ``dataset``, ``activation``, ``kernel_size``, ``lr`` and the integer
+    fields named in ``positive``."""
     if not isinstance(config.dataset, DatasetSpec):
         raise ValueError(f"dataset must be a randnet.DatasetSpec, got {type(config.dataset).__name__}")
     for name in positive:
-        v = getattr(config, name)
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        check_int(name, getattr(config, name))
     get_activation(config.activation)
     if config.kernel_size < 1 or config.kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be a positive odd integer, got {config.kernel_size!r}")
-    if not (config.lr > 0 and np.isfinite(config.lr)):
-        raise ValueError(f"lr must be a finite number > 0, got {config.lr!r}")
+    check_positive("lr", config.lr)
 
 
 def generator(ss: np.random.SeedSequence) -> torch.Generator:
@@ -137,7 +147,8 @@ class ConvNet:
 
 def conv_net(widths: tuple[int, ...], in_channels: int, kernel_size: int, norm: str, activation: str,
              gen: torch.Generator, eps: float = 0.0) -> ConvNet:
-    """A trainable :class:`ConvNet` with ``C^l = widths[l−1]``: ``ω ~ N(0, 1/(K² C^{l−1}))``, ``b = β = 0``, ``γ = 1``."""
+    """A trainable :class:`ConvNet` with ``C^l = widths[l−1]``: ``ω ~ N(0, 1/(K² C^{l−1}))``, ``b = β = 0``,
+    ``γ = 1``."""
     if norm not in NORMS:
         raise ValueError(f"unknown normalization {norm!r}; choose one of {', '.join(NORMS)}")
     torch_activation(activation)
@@ -148,7 +159,8 @@ def conv_net(widths: tuple[int, ...], in_channels: int, kernel_size: int, norm: 
     for c in widths:
         if c < 1:
             raise ValueError(f"widths must be positive integers, got {widths!r}")
-        w = torch.randn(c, c_in, kernel_size, kernel_size, generator=gen, dtype=DTYPE) / math.sqrt(kernel_size ** 2 * c_in)
+        w = torch.randn(c, c_in, kernel_size, kernel_size, generator=gen, dtype=DTYPE)
+        w = w / math.sqrt(kernel_size ** 2 * c_in)
         weights.append(w.requires_grad_())
         shifts.append(torch.zeros(c, dtype=DTYPE, requires_grad=True))
         if norm != "none":

@@ -43,7 +43,8 @@ def unit_variances(config: NetConfig, mean_x: np.ndarray, var_x: np.ndarray) -> 
         b = n if config.batch_size is None else config.batch_size
         starts = range(0, n, b)
         var = np.stack([channel_moments(mean_x[i:i + b], var_x[i:i + b])[1] for i in starts])   # (batches, C)
-        weights = np.array([len(mean_x[i:i + b]) for i in starts], dtype=float)[:, None] * np.ones(var.shape[1])
+        sizes = np.array([min(b, n - i) for i in starts], dtype=float)                           # inputs per batch
+        weights = np.repeat(sizes[:, None], var.shape[1], axis=1)
     elif kind in ("ln", "gn"):
         var = input_moments(mean_x, var_x, 1 if kind == "ln" else config.groups)[1]              # (N, G)
         weights = np.ones_like(var)

@@ -23,7 +23,8 @@ import numpy as np
 from randnet import DatasetSpec, child, get_activation, periodic_conv
 from theorems.base import Claim, Comparison, Hypothesis, register
 from theorems import _torchnets as tn
-from theorems.p5 import RANDOM_DATA, delta_kernel, expressivity_bounds, identity_distance, ratio, roundoff, train_identity
+from theorems.p5 import RANDOM_DATA, delta_kernel, expressivity_bounds, identity_distance, ratio, roundoff, \
+    train_identity
 
 POLYNOMIAL = frozenset({"identity"})                         # the polynomial activations randnet offers
 ODD_EXACT = frozenset({"relu", "gelu", "silu", "softplus"})  # φ(t) − φ(−t) ≡ t (module docstring)
@@ -56,7 +57,8 @@ def odd_construction(x: np.ndarray, activation: str, kernel_size: int = 1) -> np
     return plain_net(x, [(delta_kernel(up, kernel_size), 0.0), (delta_kernel(down, kernel_size), 0.0)], activation)
 
 
-def smooth_construction(x: np.ndarray, activation: str, center: float, scale: float, kernel_size: int = 1) -> np.ndarray:
+def smooth_construction(x: np.ndarray, activation: str, center: float, scale: float,
+                        kernel_size: int = 1) -> np.ndarray:
     """``(φ(c + s x) − φ(c − s x)) / (2 s φ′(c))`` through ``2C⁰`` hidden channels."""
     eye = np.eye(x.shape[-1])
     slope = float(get_activation(activation).derivative(np.float64(center)))
@@ -89,7 +91,8 @@ class P4Config:
         if not self.activations or len(set(self.activations)) != len(self.activations):
             raise ValueError(f"activations must be a non-empty tuple of distinct names, got {self.activations!r}")
         if len(set(self.scales)) < 2 or not all(0 < s < np.inf for s in self.scales):
-            raise ValueError(f"scales must hold >= 2 distinct finite numbers > 0 (for the rate fit), got {self.scales!r}")
+            raise ValueError(f"scales must hold >= 2 distinct finite numbers > 0 (for the rate fit), "
+                             f"got {self.scales!r}")
         if not np.isfinite(self.center):
             raise ValueError(f"center must be finite, got {self.center!r}")
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
@@ -115,6 +118,10 @@ class P4Config:
     @property
     def odd_other(self) -> tuple[str, ...]:
         return tuple(a for a in self.activations if a not in ODD_EXACT)
+
+    def label(self) -> str:
+        d = self.dataset
+        return f"{d.name} {d.n}×{d.height}×{d.width}×{d.channels}, c = {self.center:g}, K = {self.kernel_size}"
 
     def describe(self) -> dict:
         return {**asdict(self), "dataset": asdict(self.dataset)}
@@ -203,16 +210,18 @@ class P4TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "widths", tuple(self.widths))
-        if len(set(self.widths)) < 2 or list(self.widths) != sorted(self.widths):
-            raise ValueError(f"widths must be >= 2 distinct increasing widths, got {self.widths!r}")
-        if any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1 for w in self.widths):
-            raise ValueError(f"widths must be positive integers, got {self.widths!r}")
-        if self.depth < 2:
-            raise ValueError(f"depth must be >= 2 (a hidden layer to sweep), got {self.depth!r}")
-        tn.check_training_config(self, ("depth", "steps"))
+        for w in self.widths:
+            tn.check_int("widths", w)
+        if len(self.widths) < 2 or any(a >= b for a, b in zip(self.widths, self.widths[1:])):
+            raise ValueError(f"widths must be >= 2 strictly increasing widths, got {self.widths!r}")
+        tn.check_int("depth", self.depth, 2)  # a hidden layer to sweep
+        tn.check_training_config(self, ("steps",))
 
     def net_widths(self, hidden: int, channels: int) -> tuple[int, ...]:
         return (hidden,) * (self.depth - 1) + (channels,)
+
+    def label(self) -> str:
+        return f"{self.activation}, L = {self.depth}, K = {self.kernel_size}, {self.steps} steps, {self.dataset.name}"
 
     def describe(self) -> dict:
         return {**asdict(self), "dataset": asdict(self.dataset)}

@@ -30,7 +30,7 @@ import numpy as np
 from randnet import DatasetSpec, NetConfig, child, draw_data, forward, get_activation, instance_moments, normalize, \
     periodic_conv, power_decomposition
 from theorems import _torchnets as tn
-from theorems.base import Claim, Comparison, Hypothesis, register
+from theorems.base import Claim, Comparison, Hypothesis, register, replace
 
 NEG_DELTA = 1e-3          # the false sharper bounds of the negative controls: d ≥ (1 + δ) η*
 VARIABILITY_TOL = 1e-12   # a bound below this fraction of P(x) counts as zero (round-off)
@@ -59,14 +59,15 @@ def expressivity_bounds(x: np.ndarray) -> dict[str, float]:
 
 
 def delta_kernel(matrix: np.ndarray, kernel_size: int = 1) -> np.ndarray:
-    """The ``(K, K, C_in, C_out)`` kernel whose only non-zero tap, the centre, is ``matrix`` (identity: ``ω ⊛ z = z``)."""
+    """The ``(K, K, C_in, C_out)`` kernel whose only non-zero tap, the centre, is ``matrix``."""
     w = np.zeros((kernel_size, kernel_size) + matrix.shape)
     w[kernel_size // 2, kernel_size // 2] = matrix
     return w
 
 
 def attaining_layer(x: np.ndarray, eps: float = 0.0, affine: bool = True, dtype="float64") -> np.ndarray:
-    """One IN layer with the identity kernel; ``affine``: ``γ_c = E_x σ_{x,c}(x)``, ``β_c = E_x μ_{x,c}(x)`` (else ``y``)."""
+    """One IN layer with the identity kernel: ``γ_c y + β_c`` with ``γ_c = E_x σ_{x,c}(x)``, ``β_c = E_x μ_{x,c}(x)``
+    (``affine=False``: ``y``)."""
     y = normalize(periodic_conv(x.astype(dtype), delta_kernel(np.eye(x.shape[-1])).astype(dtype)), "in", eps=eps)
     if not affine:
         return y
@@ -123,7 +124,8 @@ def p5_hypotheses(config: NetConfig) -> list[Hypothesis]:
 
 
 def p5_measure(config: NetConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
-    """Per layer ``d/η*``, ``d/η``, ``d₀/η₀`` of the random net; the constructions' ratios and ``d/P(x)``; ``η*``, ``η``."""
+    """Per layer ``d/η*``, ``d/η``, ``d₀/η₀`` of the random net; the constructions' ratios and ``d/P(x)``;
+    ``η*``, ``η``."""
     x = draw_data(config, ss)
     _check_shapes(config, x)
     b = expressivity_bounds(x)
@@ -211,8 +213,7 @@ class P5TrainConfig:
 
     def __post_init__(self) -> None:
         tn.check_training_config(self, ("depth", "width", "steps", "checkpoints"))
-        if not (self.approach > 0 and np.isfinite(self.approach)):
-            raise ValueError(f"approach must be a finite number > 0, got {self.approach!r}")
+        tn.check_positive("approach", self.approach)
 
     @property
     def checkpoint_steps(self) -> list[int]:
@@ -222,12 +223,16 @@ class P5TrainConfig:
     def widths(self, channels: int) -> tuple[int, ...]:
         return (self.width,) * (self.depth - 1) + (channels,)
 
+    def label(self) -> str:
+        hidden = f", width {self.width}" if self.depth > 1 else ""
+        return f"IN, L = {self.depth}{hidden}, {self.activation}, {self.steps} steps, {self.dataset.name}"
+
     def describe(self) -> dict:
         return {**asdict(self), "dataset": asdict(self.dataset)}
 
 
 def train_identity(x: np.ndarray, widths: tuple[int, ...], norm: str, config, ss: np.random.SeedSequence) -> np.ndarray:
-    """Train a :class:`~theorems._torchnets.ConvNet` of ``widths`` on ``d(Φ)``; ``d`` at every iterate ``(steps + 1,)``."""
+    """Train a :class:`~theorems._torchnets.ConvNet` of ``widths`` on ``d(Φ)``; returns ``d`` at every iterate."""
     xt = tn.to_torch(x)
     net = tn.conv_net(widths, x.shape[-1], config.kernel_size, norm, config.activation, tn.generator(ss))
     return tn.train(net.parameters(), lambda: identity_distance(net(xt), xt), config.steps, config.lr)
@@ -239,7 +244,7 @@ def p5_train_configs(mode: str) -> list[P5TrainConfig]:
     steps = 1000 if full else 200
     configs = [P5TrainConfig(data, depth=1, steps=steps),
                P5TrainConfig(data, depth=2, width=8, steps=steps, approach=0.25),
-               P5TrainConfig(DatasetSpec("shared_stats", n=data.n, height=8, width=8, channels=3), depth=1, steps=steps)]
+               P5TrainConfig(replace(data, name="shared_stats"), depth=1, steps=steps)]
     if full:
         configs += [P5TrainConfig(data, depth=3, width=16, steps=steps, approach=0.25),
                     P5TrainConfig(DatasetSpec("grf", n=32, height=8, width=8, channels=8), depth=2, width=16,
@@ -259,7 +264,8 @@ def p5_train_measure(config: P5TrainConfig, ss: np.random.SeedSequence) -> dict[
     r = lambda v: ratio(v, b["eta_star"], b["power"])  # noqa: E731
     return dict(min_ratio=np.array([r(d.min())]), final_ratio=np.array([r(d[-1])]),
                 trajectory=np.array([r(d[s]) for s in config.checkpoint_steps]),
-                d_final=np.array([d[-1]]), d_final_rel=np.array([d[-1] / b["power"]]), eta_star=np.array([b["eta_star"]]))
+                d_final=np.array([d[-1]]), d_final_rel=np.array([d[-1] / b["power"]]),
+                eta_star=np.array([b["eta_star"]]))
 
 
 def p5_train_comparisons(config: P5TrainConfig) -> list[Comparison]:

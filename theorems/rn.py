@@ -65,8 +65,13 @@ def regularizer(h: torch.Tensor, variant: str = "regnorm") -> torch.Tensor:
 
 
 # -- constructions --------------------------------------------------------------------------------------
+def signs(batch: int, plus: int) -> torch.Tensor:
+    """``s_b``: ``plus`` entries ``+1`` then ``B − plus`` entries ``−1``."""
+    return torch.tensor([1.0] * plus + [-1.0] * (batch - plus), dtype=tn.DTYPE)
+
+
 def sphere_frame(units: int, count: int, gen: torch.Generator) -> torch.Tensor:
-    """``count`` orthogonal zero-mean vectors of ``R^M`` with ``‖v‖² = M`` (LN leaves them unchanged), ``(count, M)``."""
+    """``count`` orthogonal zero-mean vectors of ``R^M`` with ``‖v‖² = M`` (LN leaves them unchanged), as rows."""
     if count > units - 1:
         raise ValueError(f"need M >= {count + 1} units for {count} orthogonal zero-mean directions, got M = {units}")
     a = torch.randn(units, count, generator=gen, dtype=tn.DTYPE)
@@ -75,7 +80,7 @@ def sphere_frame(units: int, count: int, gen: torch.Generator) -> torch.Tensor:
 
 
 def zero_mean_batch(batch: int, units: int, gen: torch.Generator) -> torch.Tensor:
-    """Normalized ``ĥ`` (``(B, M)``) with batch mean exactly zero: pairs ``(a, −a)``, plus for odd ``B`` a triple at 120°."""
+    """Normalized ``ĥ`` ``(B, M)`` with batch mean exactly zero: pairs ``(a, −a)``; for odd ``B`` one triple at 120°."""
     rows = []
     pairs = batch // 2 - (batch % 2)  # odd B: (B − 3)/2 pairs and one triple
     for _ in range(pairs):
@@ -90,15 +95,16 @@ def zero_mean_batch(batch: int, units: int, gen: torch.Generator) -> torch.Tenso
 def affine_per_example(hat: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """``h_b = o_b + s_b ĥ_b`` with random offsets ``o ~ N(0, 1)`` and scales ``s ~ U(1, 2)`` (LN removes both)."""
     shape = hat.shape[:-1] + (1,)
-    return torch.randn(shape, generator=gen, dtype=tn.DTYPE) + (1 + torch.rand(shape, generator=gen, dtype=tn.DTYPE)) * hat
+    offsets = torch.randn(shape, generator=gen, dtype=tn.DTYPE)
+    return offsets + (1 + torch.rand(shape, generator=gen, dtype=tn.DTYPE)) * hat
 
 
-def stationary_point(batch: int, plus: int, units: int, theta: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def stationary_point(batch: int, plus: int, units: int, theta: float,
+                     gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """``ĥ_b = s_b v`` with ``plus`` signs ``+1`` (a stationary point, ``R = s̄²``) and the same point with two
     ``+1`` rows rotated by ``±θ`` towards ``u ⊥ 1, v`` (``R(θ) = (s̄ − 2(1 − cos θ)/B)²``)."""
     v, u = sphere_frame(units, 2, gen)
-    signs = torch.tensor([1.0] * plus + [-1.0] * (batch - plus), dtype=tn.DTYPE)
-    point = signs[:, None] * v
+    point = signs(batch, plus)[:, None] * v
     moved = point.clone()
     moved[0] = np.cos(theta) * v + np.sin(theta) * u
     moved[1] = np.cos(theta) * v - np.sin(theta) * u
@@ -112,19 +118,21 @@ def start(kind: str, batch: int, units: int, perturbation: float, gen: torch.Gen
     if kind == "random":
         hat = torch.randn(batch, units, generator=gen, dtype=tn.DTYPE)
     else:
-        plus = batch if kind == "near_max" else batch // 2 + 1
-        signs = torch.tensor([1.0] * plus + [-1.0] * (batch - plus), dtype=tn.DTYPE)
         v = sphere_frame(units, 1, gen)[0]
-        hat = signs[:, None] * v + perturbation * torch.randn(batch, units, generator=gen, dtype=tn.DTYPE)
+        plus = batch if kind == "near_max" else batch // 2 + 1
+        noise = torch.randn(batch, units, generator=gen, dtype=tn.DTYPE)
+        hat = signs(batch, plus)[:, None] * v + perturbation * noise
     return affine_per_example(hat, gen)
 
 
 # -- RN: descent from many starts, and the stationary points --------------------------------------------
 @dataclass(frozen=True)
 class RNConfig:
-    """Gradient descent (plain GD, float64, ``lr = lr_scale · M · B``, ``steps``) on ``variant`` for a batch of
-    ``batch`` × ``units``, from the starts of :data:`START_KINDS` (``perturbation`` off the stationary points);
-    success: ``R ≤ threshold``. Stationary points are perturbed by ``theta``."""
+    """Plain gradient descent (float64, ``steps``) on ``variant`` for a batch of ``batch`` × ``units``, from the
+    starts of :data:`START_KINDS` (``perturbation`` off the stationary points); success: ``R ≤ threshold``.
+    Step ``lr = lr_scale · M · B``: since ``∂R/∂ĥ_b = 2m/(MB)`` and a step on ``h_b`` moves ``ĥ_b`` by ``1/σ_b²``
+    of it, the batch mean contracts by about ``1 − 2 lr_scale/σ_b²`` per step (starts have ``σ_b ∈ [1, 2]``).
+    Stationary points are perturbed by ``theta``."""
 
     batch: int = 4
     units: int = 16
@@ -137,28 +145,27 @@ class RNConfig:
     checkpoints: int = 12
 
     def __post_init__(self) -> None:
-        for name in ("batch", "units", "steps", "checkpoints"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if self.units < 2:
-            raise ValueError(f"units must be >= 2 (LN over one unit is undefined), got {self.units}")
+        for name in ("batch", "steps", "checkpoints"):
+            tn.check_int(name, getattr(self, name))
+        tn.check_int("units", self.units, 2)  # LN over one unit is undefined
         if self.variant not in ("regnorm", "no_mean"):
             raise ValueError(f"variant must be 'regnorm' or 'no_mean' for the descent claim, got {self.variant!r} "
                              "(batch_var is checked in RN-identities, double_well is the negative control)")
         for name in ("lr_scale", "threshold", "perturbation", "theta"):
-            v = getattr(self, name)
-            if not (v > 0 and np.isfinite(v)):
-                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+            tn.check_positive(name, getattr(self, name))
 
     @property
     def majorities(self) -> list[int]:
-        """Numbers of ``+1`` signs ``k`` with ``s̄ = (2k − B)/B > 0``: the stationary points with ``R > 0`` (up to sign)."""
+        """The ``k`` (number of ``+1`` signs) with ``s̄ = (2k − B)/B > 0``: the stationary points with ``R > 0``
+        (up to a global sign)."""
         return list(range(self.batch // 2 + 1, self.batch + 1))
 
     @property
     def checkpoint_steps(self) -> list[int]:
         return sorted({int(s) - 1 for s in np.geomspace(1, self.steps + 1, self.checkpoints).round()})
+
+    def label(self) -> str:
+        return f"B = {self.batch}, M = {self.units}, {self.variant}, {self.steps} steps"
 
     def describe(self) -> dict:
         return asdict(self)
@@ -167,16 +174,16 @@ class RNConfig:
 def rn_configs(mode: str) -> list[RNConfig]:
     """Several ``B ≥ 2, M ≥ 3``; the variant without mean subtraction; ``B = 1`` (degenerate) and ``M = 2``
     (spurious minima: HYPOTHESIS NOT MET)."""
-    sizes = [(2, 3), (8, 64)] + ([(3, 8), (4, 16), (5, 3), (16, 256)] if mode == "full" else [])
+    sizes = [(2, 3), (4, 16), (8, 64)] + ([(3, 8), (5, 3), (16, 256)] if mode == "full" else [])
     variants = [RNConfig(4, 16, "no_mean")] if mode == "full" else []
     # B = 1 (R ≡ 1) and M = 2 (ĥ_b = ±(1, −1): R is locally constant) are stuck from the first step
     return [RNConfig(b, m) for b, m in sizes] + variants + [RNConfig(1, 16, steps=100), RNConfig(2, 2, steps=100)]
 
 
 def rn_hypotheses(config: RNConfig) -> list[Hypothesis]:
-    return [Hypothesis("B ≥ 2", config.batch >= 2, f"B = {config.batch}" + (" (R ≡ 1: degenerate)" if config.batch == 1
-                                                                              else "")),
-            Hypothesis("M ≥ 3", config.units >= 3, f"M = {config.units}")]
+    b, m = config.batch, config.units
+    return [Hypothesis("B ≥ 2", b >= 2, f"B = {b}" + (": R ≡ 1, degenerate" if b == 1 else "")),
+            Hypothesis("M ≥ 3", m >= 3, f"M = {m}" + (": ĥ_b = ±(1, −1), R is locally constant" if m == 2 else ""))]
 
 
 def _s_bar(config: RNConfig) -> np.ndarray:
@@ -184,7 +191,7 @@ def _s_bar(config: RNConfig) -> np.ndarray:
 
 
 def rn_measure(config: RNConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
-    """Final ``R`` and the double well's final ``W`` from each start; their curves at the checkpoints; at each
+    """Final ``R`` and the double well's final ``F(R)`` from each start; their curves at the checkpoints; at each
     stationary point: ``R``, ``‖∇R‖∞`` and the drop ``R(0) − R(θ)`` (NaN where undefined: ``B = 1`` or ``M < 3``)."""
     gen = tn.generator(child(ss, 0))
     b, m = config.batch, config.units
@@ -200,7 +207,8 @@ def rn_measure(config: RNConfig, ss: np.random.SeedSequence) -> dict[str, np.nda
             point.requires_grad_()
             r0 = regularizer(point, config.variant)
             (grad,) = torch.autograd.grad(r0, point)
-            stationary[:, j] = [r0.item(), grad.abs().max().item(), r0.item() - regularizer(moved, config.variant).item()]
+            drop = r0.item() - regularizer(moved, config.variant).item()
+            stationary[:, j] = [r0.item(), grad.abs().max().item(), drop]
     ckpt = config.checkpoint_steps
     return dict(final=history[-1, :n], final_double_well=history[-1, n:],
                 curve=history[ckpt, :n].T.ravel(), curve_double_well=history[ckpt, n:].T.ravel(),
@@ -265,16 +273,18 @@ class RNIdentityConfig:
     units: int = 16
 
     def __post_init__(self) -> None:
-        if isinstance(self.batch, bool) or not isinstance(self.batch, (int, np.integer)) or self.batch < 2:
-            raise ValueError(f"batch must be an integer >= 2, got {self.batch!r}")
-        if isinstance(self.units, bool) or not isinstance(self.units, (int, np.integer)) or self.units < 3:
-            raise ValueError(f"units must be an integer >= 3 (zero-mean constructions), got {self.units!r}")
+        tn.check_int("batch", self.batch, 2)
+        tn.check_int("units", self.units, 3)  # the zero-batch-mean triple needs two directions ⊥ 1
+
+    def label(self) -> str:
+        return f"B = {self.batch}, M = {self.units}"
 
     def describe(self) -> dict:
         return asdict(self)
 
 
 def rn_identity_measure(config: RNIdentityConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
+    """The identities' two sides on a random batch ``h`` (and its first row) and on a zero-batch-mean one."""
     gen = tn.generator(child(ss, 0))
     b, m = config.batch, config.units
     h = affine_per_example(torch.randn(b, m, generator=gen, dtype=tn.DTYPE), gen)
@@ -291,22 +301,24 @@ def rn_identity_measure(config: RNIdentityConfig, ss: np.random.SeedSequence) ->
                 R_var_zero_mean=scalar(regularizer(zero, "batch_var")))
 
 
+def _identity(quantity: str, relation: str, prediction: float, label: str) -> Comparison:
+    return Comparison(quantity, relation, prediction, ROUNDOFF, "exact", label, cells=["value"], cell_name="")
+
+
 def rn_identity_comparisons(config: RNIdentityConfig) -> list[Comparison]:
-    c = lambda q, rel, pred, label: Comparison(q, rel, pred, ROUNDOFF, "exact", label, cells=["value"], cell_name="")  # noqa: E731
     return [
-        c("R_random", ">=", 0.0, "(a) R ≥ 0"),
-        c("R_random", "<=", 1.0, "(a) R ≤ 1"),
-        c("R_zero_mean", "==", 0.0, "(a) R = 0 when every batch mean is zero"),
-        c("R_single", "==", 1.0, "(c) B = 1: R ≡ 1"),
-        c("R_single_no_mean", "==", 1.0, "no mean subtraction, B = 1: R = 1 + μ²/σ²"),
-        c("batch_power", "==", 1.0, "LN: (1/M) Σ_i (μ_{B,i}² + σ_{B,i}²) = 1"),
-        c("R_over_sqrt_Rvar", "<=", 1.0, "R ≤ sqrt(R_var): R_var = 0 forces every batch mean to zero"),
+        _identity("R_random", ">=", 0.0, "(a) R ≥ 0"),
+        _identity("R_random", "<=", 1.0, "(a) R ≤ 1"),
+        _identity("R_zero_mean", "==", 0.0, "(a) R = 0 when every batch mean is zero"),
+        _identity("R_single", "==", 1.0, "(c) B = 1: R ≡ 1"),
+        _identity("R_single_no_mean", "==", 1.0, "no mean subtraction, B = 1: R = 1 + μ²/σ²"),
+        _identity("batch_power", "==", 1.0, "LN: (1/M) Σ_i (μ_{B,i}² + σ_{B,i}²) = 1"),
+        _identity("R_over_sqrt_Rvar", "<=", 1.0, "R ≤ sqrt(R_var): R_var = 0 forces every batch mean to zero"),
     ]
 
 
 def rn_identity_negative_controls(config: RNIdentityConfig) -> list[Comparison]:
-    return [Comparison("R_var_zero_mean", "==", 0.0, ROUNDOFF, "exact",
-                       "false converse: zero batch means (R = 0) force R_var = 0", cells=["value"], cell_name="")]
+    return [_identity("R_var_zero_mean", "==", 0.0, "false converse: zero batch means (R = 0) force R_var = 0")]
 
 
 register(Claim(
@@ -345,8 +357,10 @@ class RNNetConfig:
     def __post_init__(self) -> None:
         tn.check_training_config(self, ("depth", "width", "steps"))
         for name in ("lam", "threshold"):
-            if not (getattr(self, name) > 0 and np.isfinite(getattr(self, name))):
-                raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)!r}")
+            tn.check_positive(name, getattr(self, name))
+
+    def label(self) -> str:
+        return f"L = {self.depth}, width {self.width}, K = {self.kernel_size}, {self.activation}, λ = {self.lam:g}"
 
     def describe(self) -> dict:
         return {**asdict(self), "dataset": asdict(self.dataset)}

@@ -11,10 +11,11 @@ left side since ``P(y^l) = 1``, P1). Companions: the LN-as-scaling ratio ``r^l``
 linearity ``Λ^l``; and the four power terms of ``y^l`` for the power plot.
 
 Verdict (per width, per layer): the Student-t interval of the *mean* over realizations must lie below
-``ρ^{l−1} + δ`` with ``δ = DELTA``. Why the mean: the left side lies in ``[0, 1]``, so convergence in
-probability to a value ``≤ ρ^{l−1}`` implies the same for the mean, and the mean is what the quick mode's
-few realizations can decide — a Clopper–Pearson certificate that the event holds "with probability ≥ 0.9"
-needs ≥ 35 realizations per cell even when every one of them satisfies it (more after Bonferroni over layers).
+``ρ^{l−1} + δ`` with ``δ = DELTA``. Why the mean: the left side ``f_l`` lies in ``[0, 1]``, so if
+``P(f_l > ρ^{l−1} + δ) → 0`` for every ``δ > 0`` (the claim) then ``limsup E f_l ≤ ρ^{l−1}``: the mean bound is a
+necessary consequence of the claim, and it is what the quick mode's few realizations can decide — a
+Clopper–Pearson certificate that the event holds "with probability ≥ 0.9" needs ≥ 35 realizations per cell even
+when every one of them satisfies it (more after Bonferroni over the layers).
 
 The bound holds for fixed ``l`` as the width grows; at a finite width the measured fraction has a floor
 (finite-width fluctuations), so deep enough it crosses ``ρ^{l−1}``. The width sweep shows the crossing depth

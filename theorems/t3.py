@@ -68,17 +68,17 @@ UNIFORM_NODES = 400        # Gauss–Legendre nodes for the uniform-proxy negati
 def _upper_moments(t: np.ndarray, kmax: int) -> list[np.ndarray]:
     """``M_j(t) = E[Y^j 1(Y > t)]``, ``Y ~ N(0, 1)``, ``j = 0..kmax``: ``M_j = t^{j−1} φ(t) + (j − 1) M_{j−2}``."""
     pdf = stats.norm.pdf(t)
+    finite = np.where(np.isfinite(t), t, 0.0)       # t = ±∞: t^{j−1} φ(t) = 0
     m = [stats.norm.sf(t), pdf]
     for j in range(2, kmax + 1):
-        m.append(np.where(pdf > 0, t ** (j - 1) * pdf, 0.0) + (j - 1) * m[j - 2])
+        m.append(finite ** (j - 1) * pdf + (j - 1) * m[j - 2])
     return m
 
 
 def _positive_part_moments(a: np.ndarray, b: np.ndarray, kmax: int) -> list[np.ndarray]:
     """``E[u^k 1(u > 0)]`` for ``u = a + bY``, ``k = 0..kmax`` (binomial expansion in truncated moments)."""
     s = np.abs(b)
-    with np.errstate(divide="ignore"):
-        t = np.where(s > 0, -a / np.where(s > 0, s, 1.0), -np.sign(a) * np.inf)
+    t = np.divide(-a, s, out=np.where(a > 0, -np.inf, np.inf), where=s > 0)   # s = 0: u = a is constant
     m = _upper_moments(t, kmax)
     return [sum(math.comb(k, j) * a ** (k - j) * s ** j * m[j] for j in range(k + 1)) for k in range(kmax + 1)]
 
@@ -124,15 +124,20 @@ def joint_statistic(z: np.ndarray, kappa3: np.ndarray, kappa4: np.ndarray) -> fl
     return float((q.sum() - 2 * q.size) / (2 * math.sqrt(q.size)))
 
 
-def required_shift(realizations: int, cells: int, confidence: float = CONFIDENCE, power: float = POWER,
-                   tolerance: float = Z_TOLERANCE) -> float:
-    """The mean of Z at which the verdict (Bonferroni t-interval of the mean entirely above ``tolerance``)
-    is FAIL with probability ``power`` (null spread of Z = 1)."""
+def required_shift(realizations: int, cells: int, channels: int, confidence: float = CONFIDENCE,
+                   power: float = POWER, tolerance: float = Z_TOLERANCE) -> float:
+    """The mean ``μ`` of Z at which the verdict (Bonferroni t-interval of the mean entirely above ``tolerance``)
+    is FAIL with probability ``power``.
+
+    Under a deviation the spread of Z grows to ``sqrt(1 + 2μ/√C)`` (``Var χ²_k(λ) = 2k + 4λ``), so ``μ`` solves
+    ``μ − tolerance = k sqrt(1 + 2μ/√C)`` with ``k = (t_{level} + t_{power}) / sqrt(R)``.
+    """
     if realizations < 2:
         raise ValueError(f"a t-interval needs at least 2 realizations, got {realizations}")
     level = 1 - (1 - confidence) / cells
-    t = stats.t.ppf(0.5 + level / 2, realizations - 1) + stats.t.ppf(power, realizations - 1)
-    return tolerance + t / math.sqrt(realizations)
+    k = (stats.t.ppf(0.5 + level / 2, realizations - 1) + stats.t.ppf(power, realizations - 1)) / math.sqrt(realizations)
+    h = tolerance + k * k / math.sqrt(channels)
+    return h + math.sqrt(h * h - tolerance ** 2 + k * k)
 
 
 def detectable_deviation(samples: int, kappa3: np.ndarray, kappa4: np.ndarray, shift: float) -> tuple[float, float]:
@@ -228,7 +233,7 @@ def exact_measure(config: ExactConfig, ss) -> dict[str, np.ndarray]:
     c = config.channels
     gamma, beta = config.gamma.sample(rng, (c,)), config.beta.sample(rng, (c,))
     y = rng.standard_normal((config.samples, c))
-    shift = required_shift(config.realizations, len(config.activations))
+    shift = required_shift(config.realizations, len(config.activations), c)
     rows = []
     for act in config.activations:
         kappa = null_moments(act, beta, gamma)

@@ -14,7 +14,8 @@ Backends
 ``dask``
     a ``distributed`` cluster. :func:`dask_client` picks it, in this order: the ``client`` or
     ``scheduler`` given to :func:`execute` (a :class:`distributed.Client`, a cluster object such as
-    ``dask_jobqueue.SLURMCluster``, or a scheduler address ``"tcp://host:port"``); else the
+    ``dask_jobqueue.SLURMCluster``, a scheduler address ``"tcp://host:port"`` or a scheduler file
+    ``FILE.json``); else the
     *default client* of the calling code (the innermost ``with dask_client(...)`` block, or any
     ``distributed.Client`` made by the caller); else a fresh :class:`distributed.LocalCluster` of
     ``jobs`` single-threaded worker processes on ``127.0.0.1``, closed when :func:`execute` returns.
@@ -31,6 +32,9 @@ worker), and gives up on a task only after it has been running on
 :class:`WorkerDeathError` that says so. Results that completed are handed to ``on_result`` as
 soon as they reach this process, so a caller that stores each one at once (the results store)
 loses nothing even if *this* process is interrupted: the next run resumes from the store.
+
+Before a Dask sweep, :func:`check_worker_versions` verifies that the workers run the same package
+versions and source code as this process. See ``docs/CLUSTERS.md`` for clusters (SLURM, PBS, by hand).
 """
 from __future__ import annotations
 
@@ -165,10 +169,10 @@ def dask_client(scheduler: Any = None, jobs: int = 1, *,
     client inside the block, so :func:`execute` calls with ``backend="dask"`` and no scheduler use it.
 
     scheduler
-        ``None``: use the current default client if there is one, else start a LocalCluster of
-        ``jobs`` single-threaded worker processes listening on ``127.0.0.1`` only (its HTTP status page on a free loopback port),
-        whose scheduler allows ``allowed_failures`` worker deaths per task; it is shut down at the
-        end of the block.
+        ``None``: use the current default client if there is one (``jobs`` is then ignored), else start a
+        LocalCluster of ``jobs`` single-threaded worker processes listening on ``127.0.0.1`` only (its
+        HTTP status page on a free loopback port), whose scheduler allows ``allowed_failures`` worker
+        deaths per task; it is shut down at the end of the block.
         A :class:`distributed.Client`: used as is, left open.
         A scheduler address (``"tcp://host:port"``), the path of a scheduler file written by
         ``dask scheduler --scheduler-file FILE.json``, or a cluster object (anything with a
@@ -288,21 +292,43 @@ def _package_version(package: str) -> str:
     return str(version)
 
 
+CODE_PACKAGES = ("randnet", "theorems", "validation")
+"""The packages whose source :func:`code_digest` hashes."""
+
+
+def code_digest(packages: Sequence[str] = CODE_PACKAGES) -> str:
+    """A SHA-256 prefix of the ``.py`` source files of ``packages`` as they are on disk now (paths and bytes):
+    two checkouts with the same package version but different code get different digests."""
+    import hashlib
+    import importlib
+    from pathlib import Path
+
+    h = hashlib.sha256()
+    for package in packages:
+        root = Path(importlib.import_module(package).__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(f"{package}/{path.relative_to(root).as_posix()}\0".encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def check_worker_versions(client: Any, packages: Sequence[str] = ("randnet", "numpy")) -> None:
-    """Raise if a worker of ``client`` imports another version of ``packages`` than this process.
+    """Raise if a worker of ``client`` imports other versions of ``packages`` than this process, or sees other
+    source code for ``randnet``, ``theorems`` and ``validation`` (:func:`code_digest`).
 
     Results are stored under this process's package version, so a worker running other code would file
     its realizations under the wrong key. (Dask's own ``client.get_versions(check=True)`` covers Python,
     dask and distributed.)
     """
-    mine = {p: _package_version(p) for p in packages}
-    theirs = client.run(_package_versions, list(packages))
+    mine = _environment(list(packages))
+    theirs = client.run(_environment, list(packages))
     bad = {w: v for w, v in theirs.items() if v != mine}
     if bad:
         shown = "; ".join(f"{w}: {v}" for w, v in list(bad.items())[:4])
-        raise RuntimeError(f"Dask workers run other package versions than this process ({mine}): {shown}. "
+        raise RuntimeError(f"Dask workers run other package versions or code than this process ({mine}): {shown}. "
                            f"Install the same checkout on every node.")
 
 
-def _package_versions(packages: list[str]) -> dict[str, str]:
-    return {p: _package_version(p) for p in packages}
+def _environment(packages: list[str]) -> dict[str, str]:
+    """Package versions and the code digest, as one worker sees them."""
+    return {**{p: _package_version(p) for p in packages}, "code": code_digest()}

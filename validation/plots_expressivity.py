@@ -11,7 +11,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .intervals import t_interval
 from .plots import register_plot, save
 
 
@@ -24,12 +23,10 @@ def _panels(n: int, width: float = 5.0, height: float = 3.8):
     return fig, axes.ravel()[:n]
 
 
-def _band(ax, x, samples: np.ndarray, color: str, label: str, style: str = "o-") -> None:
-    """Mean over realizations with its pointwise 95% t-interval (NaN cells skipped)."""
-    mean = samples.mean(axis=0)
-    low, high = t_interval(samples, 0.95) if len(samples) > 1 else (mean, mean)
-    ax.plot(x, mean, style, ms=3, color=color, label=label)
-    ax.fill_between(x, low, high, color=color, alpha=0.2, lw=0)
+def _band(ax, x, samples: np.ndarray, color: str, label: str) -> None:
+    """Mean over realizations and, shaded, their range [min, max] (positive, so log axes stay readable)."""
+    ax.plot(x, samples.mean(axis=0), "o-", ms=3, color=color, label=label)
+    ax.fill_between(x, samples.min(axis=0), samples.max(axis=0), color=color, alpha=0.2, lw=0)
 
 
 def _title(result, r) -> str:
@@ -53,7 +50,8 @@ def plot_distance_vs_width(result, out_dir) -> list[Path]:
         ax.set_title(_title(result, r), fontsize=9)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
-    fig.suptitle(f"{result.claim.key}: distance to the identity after training (mean, 95% t-band)", fontsize=10)
+    fig.suptitle(f"{result.claim.key}: distance to the identity after training (mean; band: range over "
+                 "realizations)", fontsize=10)
     fig.tight_layout()
     return [save(fig, out_dir, f"{result.claim.key}_distance_vs_width")]
 
@@ -99,13 +97,13 @@ def plot_training_curves(result, out_dir) -> list[Path]:
             ax.set_axis_off()
             ax.set_title(_title(result, r), fontsize=9)
             continue
-        steps = np.asarray(r.config.checkpoint_steps, dtype=float)
+        steps = np.asarray(r.config.checkpoint_steps, dtype=float) + 1
         for k, c in enumerate(curve):
             ax.plot(steps, c, color="C0", lw=0.8, alpha=0.6, label="realizations" if k == 0 else None)
         ax.axhline(1.0, color="k", ls="--", lw=1.2, label="η*")
-        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("training step")
+        ax.set_xlabel("training step + 1")
         ax.set_ylabel("d(Φ) / η*")
         ax.set_title(_title(result, r), fontsize=9)
         ax.grid(alpha=0.3, which="both")
@@ -123,7 +121,7 @@ def plot_descent(result, out_dir) -> list[Path]:
 
     fig, axes = _panels(len(result.results))
     for ax, r in zip(axes, result.results):
-        steps = np.asarray(r.config.checkpoint_steps, dtype=float)
+        steps = np.asarray(r.config.checkpoint_steps, dtype=float) + 1
         shape = (r.realizations, len(START_KINDS), len(steps))
         for quantity, style, suffix in (("curve", "-", "R"), ("curve_double_well", "--", "F(R), double well")):
             curves = np.maximum(r.samples[quantity].reshape(shape), 1e-34)
@@ -133,9 +131,9 @@ def plot_descent(result, out_dir) -> list[Path]:
                     ax.fill_between(steps, curves[:, i].min(axis=0), curves[:, i].max(axis=0), color=f"C{i}",
                                     alpha=0.15, lw=0)
         ax.axhline(r.config.threshold, color="k", ls=":", lw=1, label="threshold")
-        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("gradient-descent step")
+        ax.set_xlabel("gradient-descent step + 1")
         ax.set_ylabel("penalty")
         ax.set_title(_title(result, r), fontsize=9)
         ax.grid(alpha=0.3, which="both")
@@ -163,6 +161,7 @@ def plot_net_batch_means(result, out_dir) -> list[Path]:
         ax.set_title(_title(result, r), fontsize=9)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
-    fig.suptitle(f"{result.claim.key}: batch means of RegNorm layers (mean, 95% t-band)", fontsize=10)
+    fig.suptitle(f"{result.claim.key}: batch means of RegNorm layers (mean; band: range over realizations)",
+                 fontsize=10)
     fig.tight_layout()
     return [save(fig, out_dir, f"{result.claim.key}_batch_means")]

@@ -434,7 +434,7 @@ def dataset_shape(spec: DatasetSpec) -> tuple[int, int, int, int]:
 
 @dataclass(frozen=True)
 class CostModel:
-    """Seconds of one layer ≈ ``seconds_per_mac · N·H·W·K²·C_in·C_out + seconds_per_element · N·H·W·C_out``.
+    """Seconds of one layer ≈ ``seconds_per_mac · N·H·W·K²·C_in·C_out + seconds_per_element · N·H·W·C_out``
 
     Calibrated by :func:`calibrate` on one layer timed on this machine (CPU seconds): ``calibration`` says how.
     """
@@ -613,6 +613,11 @@ def print_plan(p: Plan, jobs: int = 1, file: TextIO | None = None) -> None:
     for m in p.models:
         print(f"  cost model: {m.seconds_per_mac * 1e9:.3g} ns per conv multiply-add + "
               f"{m.seconds_per_element * 1e9:.3g} ns per output element, fitted on {m.calibration}", file=file)
+    if not p.models:
+        why = ("calibration skipped" if any(m is not None for m in p.macs)
+               else "no configuration is a NetConfig, the cost model's input")
+        print(f"  no estimate of the seconds ({why})", file=file)
+        return
     line = (f"  estimated compute: {_duration(total)} of CPU time for the {p.to_compute - unknown} realization(s) "
             f"with a model")
     if jobs > 1:
@@ -721,6 +726,8 @@ def add_sweep_command(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("file", help="the sweep description (.toml); see examples/sweep_t1.toml")
     p.add_argument("--dry-run", action="store_true",
                    help="print the number of tasks and a cost estimate, run nothing")
+    p.add_argument("--no-calibrate", action="store_true",
+                   help="with --dry-run: count the conv multiply-adds but time nothing (no seconds estimate)")
     p.add_argument("--backend", choices=BACKENDS, default=None, help="where realizations run (default: joblib)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (joblib; dask when it starts its own LocalCluster); default: the file's "
@@ -768,7 +775,8 @@ def sweep_command(args: argparse.Namespace, file: TextIO | None = None) -> int:
                 seed=args.seed if args.seed is not None else sweep.seed)
         opts = resolve_run_options(args, sweep)
         if args.dry_run:
-            print_plan(plan(sweep, opts["store"]), jobs=opts["jobs"], file=file)
+            print_plan(plan(sweep, opts["store"], calibrate_costs=not args.no_calibrate), jobs=opts["jobs"],
+                       file=file)
             return 0
     except SweepError as e:
         print(f"error: {e}", file=sys.stderr)

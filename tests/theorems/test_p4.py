@@ -67,7 +67,8 @@ def test_measure_pinned_and_consistent():
     assert out["smooth_rms"].shape == (len(cfg.smooth) * len(cfg.scales),)
     assert np.all(out["shift_rel"] < 1e-28) and np.all(out["odd_rel_exact"] < 1e-28)
     assert_close(out["odd_rel_other"][0], 1e-4, rtol=1e-12)  # leaky ReLU: (1.01 − 1)² exactly
-    assert_close(out["smooth_slope"], [1.9991846945863199, 1.9994650734011237, 1.9996364479982758, 2.001132176130779], rtol=1e-9)
+    pinned = [1.9991846945863199, 1.9994650734011237, 1.9996364479982758, 2.001132176130779]
+    assert_close(out["smooth_slope"], pinned, rtol=1e-9)
 
 
 def test_config_errors_and_polynomial_hypothesis():

@@ -93,7 +93,7 @@ def test_hypothesis_norm_in_and_shape_errors():
     wide = NetConfig(widths=5, depth=2, norm="in", dtype="float64", dataset=SMALL)
     with pytest.raises(ValueError, match="C\\^l = C⁰"):
         p5_measure(wide, realization_seed(0, 0))
-    with pytest.raises(ValueError, match="depth must be a positive integer"):
+    with pytest.raises(ValueError, match="depth must be an integer >= 1"):
         P5TrainConfig(depth=0)
     with pytest.raises(ValueError, match="approach"):
         P5TrainConfig(approach=-1.0)

@@ -263,5 +263,17 @@ def test_worker_versions_are_checked(client, monkeypatch):
     check_worker_versions(client)  # the same checkout everywhere: no error
     real = backends._package_version
     monkeypatch.setattr(backends, "_package_version", lambda p: "9.9.9" if p == "randnet" else real(p))
-    with pytest.raises(RuntimeError, match="Dask workers run other package versions than this process"):
+    with pytest.raises(RuntimeError, match="Dask workers run other package versions or code than this process"):
         check_worker_versions(client)
+
+
+def test_code_digest_sees_source_changes(tmp_path, monkeypatch):
+    pkg = tmp_path / "fakepkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = backends.code_digest(("fakepkg",))
+    assert before == backends.code_digest(("fakepkg",)) and len(before) == 16
+    (pkg / "__init__.py").write_text("X = 2\n")
+    assert backends.code_digest(("fakepkg",)) != before
+    assert backends.code_digest() != before  # randnet, theorems, validation

@@ -156,7 +156,8 @@ def test_netconfig_overrides(tmp_path, net_toy):
     ("claims = [\"TOY\"]\n[grid]\nnorms = [\"ln\", \"xn\"]\n", "key 'norms': value 'xn': unknown normalization 'xn'"),
     ("claims = [\"TOY\"]\n[grid]\nactivations = [\"relu\", \"swish9\"]\n",
      "key 'activations': value 'swish9': unknown activation 'swish9'"),
-    ("claims = [\"TOY\"]\n[grid]\nbeta = \"normal(0)\"\n", "key 'beta': value 'normal(0)': distribution normal takes 2"),
+    ("claims = [\"TOY\"]\n[grid]\nbeta = \"normal(0)\"\n",
+     "key 'beta': value 'normal(0)': distribution normal takes 2"),
     ("claims = [\"TOY\"]\n[grid]\ndtypes = \"float16\"\n", "key 'dtypes': value 'float16' is not one of float32"),
     ("claims = [\"TOY\"]\n[grid]\neps = -0.1\n", "key 'eps': value -0.1 is not a finite number >= 0"),
     ("claims = [\"TOY\"]\n[grid]\ndatasets = \"cifar\"\n", "key 'datasets': value 'cifar' is neither a built-in"),
@@ -371,11 +372,12 @@ def test_cli_dry_run_and_run(tmp_path, net_toy, capsys):
         jobs = 2
     """)
     out = tmp_path / "out"
-    args = _parser().parse_args(["sweep", str(path), "--dry-run", "--out", str(out)])
+    args = _parser().parse_args(["sweep", str(path), "--dry-run", "--no-calibrate", "--out", str(out)])
     assert args.func is sw.sweep_command
     buf = io.StringIO()
     assert args.func(args, file=buf) == 0
     assert "4 configuration(s), 8 task(s)" in buf.getvalue() and "to compute: 8" in buf.getvalue()
+    assert "no estimate of the seconds (calibration skipped)" in buf.getvalue()  # --no-calibrate: nothing timed
     assert not out.exists(), "a dry run wrote outputs"
     args = _parser().parse_args(["sweep", str(path), "--backend", "serial", "--out", str(out), "--no-progress"])
     buf = io.StringIO()

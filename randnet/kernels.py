@@ -1,0 +1,245 @@
+"""Fused numba kernels for one layer's normalization → affine → activation step and its statistics.
+
+For ``x`` of shape ``(N, H, W, C)``, every built-in normalization (SPEC §2, Eq. 3) is a per-``(n, c)``
+affine map ``y = (x − m[n, c]) / s[n, c]``, ``s = sqrt(Var + ε)``, whose ``m, Var`` are exact
+combinations of the instance moments ``μ_{x,c}(x), σ_{x,c}(x)²`` (law of total variance):
+
+- ``in``: the instance moments themselves;  ``ln`` / ``gn``: pooled over the channels of the input (group);
+- ``bn``: pooled over the inputs (of each mini-batch);  ``none``: ``m = 0, s = 1``.
+
+:func:`normalize_activate` therefore reads ``x`` twice: once for its instance moments
+(:func:`randnet.stats.instance_moments`), once in :func:`_layer_kernel`, which writes ``y`` and
+``z = φ(γ ⊙ y + β)`` (or Proxy Norm's ``(φ(γ ⊙ y + β) − E) / D``, Eq. 7) one input at a time and,
+while that input is in cache, its per-``(n, c)`` moments of ``y`` and ``z`` (:func:`_slab_moments`):
+means, centered variances, the ``y``–``z`` covariance, min and max of ``y``, in float64. Element
+operations follow :func:`randnet.normalize` and :func:`randnet.proxy_activation` (``y`` in float64,
+rounded to the dtype; the affine step and ``φ`` in the dtype), so the fused and unfused paths agree
+to the dtype's round-off.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from .activations import ACTIVATIONS, LEAKY_SLOPE, Activation, get_activation
+from .norms import NORMALIZATIONS, normalize
+from .proxy import gaussian_moments
+from .stats import _as_nhwc, channel_moments, input_moments, instance_moments
+
+NUMBA_OPTS = dict(cache=True)
+# φ's code in the kernels; an activation not listed here takes the unfused numpy path.
+ACTIVATION_CODES = {"identity": 0, "relu": 1, "leaky_relu": 2, "gelu": 3, "tanh": 4, "silu": 5, "softplus": 6}
+FUSED_NORMS = ("bn", "ln", "in", "gn", "none")
+_SQRT2 = math.sqrt(2.0)
+
+
+@dataclass(frozen=True)
+class InstanceMoments:
+    """Per-``(n, c)`` moments over ``(h, w)`` of one layer, float64 ``(N, C)``: means, centered variances,
+    the covariance of ``y`` and ``z``, and the extremes of ``y``."""
+
+    mean_x: np.ndarray
+    var_x: np.ndarray
+    mean_y: np.ndarray
+    var_y: np.ndarray
+    mean_z: np.ndarray
+    var_z: np.ndarray
+    cov_yz: np.ndarray
+    min_y: np.ndarray
+    max_y: np.ndarray
+
+    def channel_covariance(self) -> np.ndarray:
+        """``cov_c(y, z)`` over ``(x, h, w)`` by the law of total covariance."""
+        dy = self.mean_y - self.mean_y.mean(axis=0)
+        dz = self.mean_z - self.mean_z.mean(axis=0)
+        return self.cov_yz.mean(axis=0) + np.mean(dy * dz, axis=0)
+
+
+# -- kernels -----------------------------------------------------------------------------
+@numba.njit(**NUMBA_OPTS)
+def _slab_moments(y, z, n, out):
+    """Two-pass float64 moments of input ``n`` into ``out[:, n]``: rows mean_y, var_y, mean_z, var_z, cov, min_y, max_y."""
+    _, h, w, c = y.shape
+    inv = 1.0 / (h * w)
+    sy = np.zeros(c)
+    sz = np.zeros(c)
+    lo = np.full(c, np.inf)
+    hi = np.full(c, -np.inf)
+    for p in range(h):
+        for q in range(w):
+            for k in range(c):
+                yv = np.float64(y[n, p, q, k])
+                sy[k] += yv
+                sz[k] += z[n, p, q, k]
+                lo[k] = min(lo[k], yv)
+                hi[k] = max(hi[k], yv)
+    my = sy * inv
+    mz = sz * inv
+    vy = np.zeros(c)
+    vz = np.zeros(c)
+    cyz = np.zeros(c)
+    for p in range(h):
+        for q in range(w):
+            for k in range(c):
+                dy = y[n, p, q, k] - my[k]
+                dz = z[n, p, q, k] - mz[k]
+                vy[k] += dy * dy
+                vz[k] += dz * dz
+                cyz[k] += dy * dz
+    for k in range(c):
+        out[0, n, k] = my[k]
+        out[1, n, k] = vy[k] * inv
+        out[2, n, k] = mz[k]
+        out[3, n, k] = vz[k] * inv
+        out[4, n, k] = cyz[k] * inv
+        out[5, n, k] = lo[k]
+        out[6, n, k] = hi[k]
+
+
+@numba.njit(**NUMBA_OPTS)
+def _activate(code, slope, u, out):
+    """``out = φ(u)`` elementwise in ``u``'s dtype, φ selected by ``code`` (``ACTIVATION_CODES``), written as in
+    :mod:`randnet.activations`."""
+    one = u.dtype.type(1.0)
+    half = u.dtype.type(0.5)
+    root2 = u.dtype.type(_SQRT2)
+    if code == 0:
+        out[:] = u
+    elif code == 1:
+        for k in range(u.size):
+            out[k] = u[k] if u[k] > 0 else 0
+    elif code == 2:
+        for k in range(u.size):
+            out[k] = u[k] if u[k] >= 0 else slope * u[k]
+    elif code == 3:
+        for k in range(u.size):
+            out[k] = half * u[k] * (one + math.erf(u[k] / root2))
+    elif code == 4:
+        for k in range(u.size):
+            out[k] = np.tanh(u[k])
+    elif code == 5:
+        for k in range(u.size):
+            out[k] = u[k] * (one / (one + np.exp(-u[k])))
+    else:
+        for k in range(u.size):
+            out[k] = max(u[k], 0) + np.log1p(np.exp(-abs(u[k])))
+
+
+@numba.njit(parallel=True, **NUMBA_OPTS)
+def _layer_kernel(x, shift, denom, gamma, beta, code, slope, post_mean, post_denom, y, z, out):
+    """``y = (x − shift) / denom`` (float64, rounded), ``z = φ(γ y + β)`` [``(z − post_mean) / post_denom``], moments."""
+    nx, h, w, c = x.shape
+    post = post_mean.size > 0
+    for n in numba.prange(nx):
+        u = np.empty(c, x.dtype)
+        for p in range(h):
+            for q in range(w):
+                for k in range(c):
+                    y[n, p, q, k] = (x[n, p, q, k] - shift[n, k]) / denom[n, k]
+                for k in range(c):
+                    u[k] = gamma[k] * y[n, p, q, k] + beta[k]
+                zr = z[n, p, q]
+                _activate(code, slope, u, zr)
+                if post:
+                    for k in range(c):
+                        zr[k] = (zr[k] - post_mean[k]) / post_denom[k]
+        _slab_moments(y, z, n, out)
+
+
+@numba.njit(parallel=True, **NUMBA_OPTS)
+def _pair_kernel(y, z, out):
+    for n in numba.prange(y.shape[0]):
+        _slab_moments(y, z, n, out)
+
+
+# -- the layer step ----------------------------------------------------------------------
+def normalization_statistics(inst_mean: np.ndarray, inst_var: np.ndarray, kind: str, groups: int | None = None,
+                             eps: float = 0.0, batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Shift ``m`` and denominator ``s = sqrt(Var + ε)`` of :func:`randnet.normalize`'s ``kind``, each ``(N, C)``
+    float64, from the instance moments ``(N, C)`` of ``x`` (module doc)."""
+    n, c = inst_mean.shape
+    if kind == "none":
+        return np.zeros((n, c)), np.ones((n, c))
+    if kind == "in":
+        mean, var = inst_mean, inst_var
+    elif kind in ("ln", "gn"):
+        g = 1 if kind == "ln" else groups
+        if g is None or g <= 0 or c % g:
+            raise ValueError(f"gn needs a number of groups dividing the width {c}, got {groups!r}")
+        mean, var = (np.repeat(a, c // g, axis=1) for a in input_moments(inst_mean, inst_var, g))
+    elif kind == "bn":
+        b = n if batch_size is None else batch_size
+        pooled = [channel_moments(inst_mean[i:i + b], inst_var[i:i + b]) for i in range(0, n, b)]
+        mean = np.concatenate([np.broadcast_to(m, (min(b, n - i), c)) for i, (m, _) in zip(range(0, n, b), pooled)])
+        var = np.concatenate([np.broadcast_to(v, (min(b, n - i), c)) for i, (_, v) in zip(range(0, n, b), pooled)])
+    else:
+        raise ValueError(f"no fused statistics for normalization {kind!r}; choose one of {', '.join(FUSED_NORMS)}")
+    denom = np.sqrt(var + eps)
+    if np.any(denom == 0):
+        raise ZeroDivisionError("normalization denominator is zero (a constant slice with ε = 0)")
+    return np.ascontiguousarray(mean), denom
+
+
+def proxy_statistics(gamma: np.ndarray, beta: np.ndarray, activation, eps: float = 0.0, method: str = "exact",
+                     n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 7's ``E_Y[φ(γ Y + β)]`` and ``sqrt(Var_Y[φ(γ Y + β)] + ε)``, ``Y ~ N(0, 1)``, per channel (float64)."""
+    mean, var = gaussian_moments(activation, np.asarray(beta, np.float64), np.asarray(gamma, np.float64), method, n)
+    denom = np.sqrt(var + eps)
+    if np.any(denom == 0):
+        raise ZeroDivisionError("proxy variance is zero for some channel (γ_c = 0 or φ constant) and ε = 0")
+    return mean, denom
+
+
+def _fused_code(act: Activation) -> int | None:
+    return ACTIVATION_CODES.get(act.name) if ACTIVATIONS.get(act.name) is act else None
+
+
+def normalize_activate(x: np.ndarray, kind: str, gamma: np.ndarray, beta: np.ndarray, activation,
+                       groups: int | None = None, eps: float = 0.0, batch_size: int | None = None,
+                       proxy: tuple[np.ndarray, np.ndarray] | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, InstanceMoments]:
+    """One layer's Eqs. 3–4: ``y = normalize(x, kind, groups, eps, batch_size)``, ``z = φ(γ ⊙ y + β)``, and their
+    :class:`InstanceMoments`; with ``proxy = (E, D)`` (:func:`proxy_statistics`) ``z = (φ(γ ⊙ y + β) − E) / D`` (Eq. 7).
+
+    ``y, z`` have ``x``'s dtype. A normalization or φ without a kernel is applied by numpy, the rest stays fused.
+    """
+    x = _as_nhwc(x)
+    if not (np.isfinite(eps) and eps >= 0):
+        raise ValueError(f"eps must be finite and >= 0, got {eps}")
+    dt = x.dtype
+    act = get_activation(activation)
+    mean_x, var_x = instance_moments(x)
+    if kind in FUSED_NORMS:
+        src = x
+        shift, denom = normalization_statistics(mean_x, var_x, kind, groups, eps, batch_size)
+    else:
+        src = _as_nhwc(normalize(x, kind, groups, eps, batch_size)).astype(dt, copy=False)
+        shift, denom = np.zeros(var_x.shape), np.ones(var_x.shape)
+    code = _fused_code(act)
+    post = (np.empty(0, dt), np.empty(0, dt)) if proxy is None else tuple(np.asarray(a).astype(dt) for a in proxy)
+    y, z = np.empty_like(x), np.empty_like(x)
+    out = np.empty((7,) + var_x.shape)
+    gamma, beta = (np.ascontiguousarray(a, dtype=dt) for a in (gamma, beta))
+    if code is not None:
+        _layer_kernel(src, shift, denom, gamma, beta, code, dt.type(LEAKY_SLOPE), post[0], post[1], y, z, out)
+    else:  # the kernel gives y and u = γ y + β; φ (and Eq. 7's standardization) in numpy, then the moments
+        empty = np.empty(0, dt)
+        _layer_kernel(src, shift, denom, gamma, beta, 0, dt.type(LEAKY_SLOPE), empty, empty, y, z, out)
+        z = np.asarray(act(z)).astype(dt, copy=False)
+        if proxy is not None:
+            z = ((z - post[0]) / post[1]).astype(dt, copy=False)
+        _pair_kernel(y, np.ascontiguousarray(z), out)
+    return y, z, InstanceMoments(mean_x, var_x, *out)
+
+
+def layer_moments(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> InstanceMoments:
+    """:class:`InstanceMoments` of given ``x, y, z`` (each ``(N, H, W, C)``; ``y, z`` of the same shape)."""
+    x, y, z = _as_nhwc(x), _as_nhwc(y), _as_nhwc(z)
+    if y.shape != z.shape:
+        raise ValueError(f"shapes differ: {y.shape} vs {z.shape}")
+    out = np.empty((7, y.shape[0], y.shape[3]))
+    _pair_kernel(y, z, out)
+    return InstanceMoments(*instance_moments(x), *out)

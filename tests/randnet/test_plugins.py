@@ -1,0 +1,145 @@
+"""User normalizations loaded from "package.module:function": clear errors, checked outputs, registration."""
+import importlib
+import itertools
+import textwrap
+
+import numpy as np
+import pytest
+
+from randnet import DatasetSpec, NetConfig, layer_stream, norms, plugins, realization_seed
+from randnet.plugins import NormSettings, PluginError, load_normalization, register_plugin
+
+_names = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def clean_registry():
+    """Registering plugins must not leak into other tests."""
+    saved, loaded = dict(norms.NORMALIZATIONS), dict(plugins._LOADED)
+    yield
+    norms.NORMALIZATIONS.clear()
+    norms.NORMALIZATIONS.update(saved)
+    plugins._LOADED.clear()
+    plugins._LOADED.update(loaded)
+
+
+@pytest.fixture
+def user_module(tmp_path, monkeypatch):
+    """Write a module with the given source under a fresh name on sys.path; return its name."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def write(source: str) -> str:
+        name = f"user_norms_{next(_names)}"
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        return name
+
+    return write
+
+
+X = np.random.default_rng(0).standard_normal((2, 3, 3, 4)).astype(np.float32)
+
+
+@pytest.mark.parametrize("reference", ["nocolon", "a:b:c", ":f", "mod:", "1mod:f", "mod:f()", "mod :f", "", "a..b:f"])
+def test_malformed_reference(reference):
+    with pytest.raises(PluginError, match="malformed normalization reference"):
+        load_normalization(reference)
+
+
+def test_reference_must_be_a_string():
+    with pytest.raises(PluginError, match="malformed"):
+        load_normalization(42)
+
+
+def test_missing_module():
+    with pytest.raises(PluginError, match="no module named 'no_such_module_xyz'"):
+        load_normalization("no_such_module_xyz.sub:f")
+
+
+def test_module_whose_own_import_fails(user_module):
+    mod = user_module("import no_such_dependency_xyz\n")
+    with pytest.raises(PluginError, match=f"importing module '{mod}' failed: .*no_such_dependency_xyz"):
+        load_normalization(f"{mod}:f")
+
+
+def test_module_that_raises_on_import(user_module):
+    mod = user_module("raise RuntimeError('broken at import')\n")
+    with pytest.raises(PluginError, match="raised RuntimeError: broken at import"):
+        load_normalization(f"{mod}:f")
+
+
+def test_missing_attribute(user_module):
+    mod = user_module("def g(x, config):\n    return x\n")
+    with pytest.raises(PluginError, match=f"module '{mod}' has no attribute 'f'"):
+        load_normalization(f"{mod}:f")
+
+
+def test_not_callable(user_module):
+    mod = user_module("f = 3.0\n")
+    with pytest.raises(PluginError, match="'f' is a float, not a function"):
+        load_normalization(f"{mod}:f")
+
+
+@pytest.mark.parametrize("signature", ["x", "x, config, extra", "*, x, config"])
+def test_wrong_signature(user_module, signature):
+    mod = user_module(f"def f({signature}):\n    return 0\n")
+    with pytest.raises(PluginError, match=r"must accept two positional arguments \(x, config\)"):
+        load_normalization(f"{mod}:f")
+
+
+@pytest.mark.parametrize("body, message", [
+    ("return x[:, :, :, :2]", r"returned shape \(2, 3, 3, 2\) for input of shape \(2, 3, 3, 4\)"),
+    ("return x.sum()", r"returned shape \(\) for input"),
+    ("y = x.copy(); y[0, 0, 0, 0] = float('nan'); return y", r"returned 1 non-finite value\(s\) \(NaN or inf\)"),
+    ("return x / 0.0", r"returned 72 non-finite value\(s\)"),
+    ("return x.astype(complex)", "returned dtype complex128"),
+    ("return x > 0", "returned dtype bool"),
+    ("raise KeyError('oops')", "raised KeyError: 'oops'"),
+])
+def test_bad_output_is_caught_at_call_time(user_module, body, message):
+    mod = user_module(f"import numpy as np\ndef f(x, config):\n    {body}\n")
+    fn = load_normalization(f"{mod}:f")          # loading succeeds: the problem shows only when called
+    with np.errstate(divide="ignore", invalid="ignore"), pytest.raises(PluginError, match=message) as info:
+        fn(X)
+    assert f"{mod}:f" in str(info.value)         # the message names the user's function
+
+
+def test_wrapper_passes_settings_and_keeps_dtype(user_module):
+    mod = user_module("""
+        import numpy as np
+        seen = []
+        def f(x, config):
+            seen.append(config)
+            return x.astype(np.float64) * 2.0    # float64 result
+    """)
+    fn = load_normalization(f"{mod}:f")
+    y = fn(X, groups=2, eps=0.5, batch_size=None)
+    assert y.dtype == np.float32 and y.shape == X.shape
+    np.testing.assert_array_equal(y, X * np.float32(2.0))
+    assert importlib.import_module(mod).seen == [NormSettings(groups=2, eps=0.5, batch_size=None)]
+
+
+def test_register_plugin_names_and_idempotence(user_module):
+    mod = user_module("def MyNorm(x, config):\n    return x\n")
+    name = register_plugin(f"{mod}:MyNorm")
+    assert name == "mynorm" and "mynorm" in norms.NORMALIZATIONS
+    assert register_plugin(f"{mod}:MyNorm") == "mynorm"        # a worker re-registering: same name
+    assert register_plugin(f"{mod}:MyNorm", name="other") == "other"
+
+
+def test_register_plugin_refuses_a_taken_name(user_module):
+    mod = user_module("def ln(x, config):\n    return x\n")
+    with pytest.raises(PluginError, match="a normalization of that name exists"):
+        register_plugin(f"{mod}:ln")
+    with pytest.raises(PluginError, match="invalid normalization name"):
+        register_plugin(f"{mod}:ln", name="not an identifier")
+
+
+def test_example_rms_norm_in_a_net():
+    name = register_plugin("randnet.examples.rms_norm:rms_norm")
+    fn = norms.NORMALIZATIONS[name]
+    y = fn(X.astype(np.float64), eps=0.0)
+    np.testing.assert_allclose(np.mean(y ** 2, axis=(1, 2, 3)), 1.0, rtol=1e-12)   # unit mean square per input
+    config = NetConfig(widths=8, depth=3, norm=f"{name}+pn", dataset=DatasetSpec(n=4, height=6, width=6))
+    stats = list(layer_stream(config, realization_seed(0, 0)))
+    # RMS norm makes P(y^l) = 1 exactly (P(y) is the mean over inputs of their mean squares)
+    np.testing.assert_allclose([s.power_y.sum(axis=0).mean() for s in stats], 1.0, rtol=1e-5)
