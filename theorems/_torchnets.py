@@ -61,9 +61,14 @@ def check_training_config(config, positive: tuple[str, ...]) -> None:
     for name in positive:
         check_int(name, getattr(config, name))
     get_activation(config.activation)
-    if config.kernel_size < 1 or config.kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be a positive odd integer, got {config.kernel_size!r}")
+    check_odd_kernel(config.kernel_size)
     check_positive("lr", config.lr)
+
+
+def check_odd_kernel(kernel_size) -> None:
+    check_int("kernel_size", kernel_size)
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd (a centred kernel), got {kernel_size!r}")
 
 
 def generator(ss: np.random.SeedSequence) -> torch.Generator:
@@ -133,7 +138,6 @@ class ConvNet:
         """``(Φ(z), [y^1, …, y^L])`` with ``y^l = norm(x^l)`` (``x^l`` without norm)."""
         act = torch_activation(self.activation)
         normalized = []
-        u = z
         for l, w in enumerate(self.weights):
             y = normalize(periodic_conv(z, w), self.norm, self.eps)
             normalized.append(y)
@@ -152,13 +156,13 @@ def conv_net(widths: tuple[int, ...], in_channels: int, kernel_size: int, norm: 
     if norm not in NORMS:
         raise ValueError(f"unknown normalization {norm!r}; choose one of {', '.join(NORMS)}")
     torch_activation(activation)
-    if kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be a positive odd integer, got {kernel_size!r}")
+    check_odd_kernel(kernel_size)
+    if not widths:
+        raise ValueError("a ConvNet needs at least one layer (widths is empty)")
     weights, shifts, scales = [], [], []
     c_in = in_channels
     for c in widths:
-        if c < 1:
-            raise ValueError(f"widths must be positive integers, got {widths!r}")
+        check_int("widths", c)
         w = torch.randn(c, c_in, kernel_size, kernel_size, generator=gen, dtype=DTYPE)
         w = w / math.sqrt(kernel_size ** 2 * c_in)
         weights.append(w.requires_grad_())
@@ -167,6 +171,11 @@ def conv_net(widths: tuple[int, ...], in_channels: int, kernel_size: int, norm: 
             scales.append(torch.ones(c, dtype=DTYPE, requires_grad=True))
         c_in = c
     return ConvNet(weights, shifts, scales, norm, activation, eps)
+
+
+def checkpoints(steps: int, count: int) -> list[int]:
+    """About ``count`` log-spaced iterates among ``0 … steps`` (both ends included), for training curves."""
+    return sorted({int(s) - 1 for s in np.geomspace(1, steps + 1, count).round()})
 
 
 def train(params: list[torch.Tensor], loss_fn: Callable[[], torch.Tensor], steps: int, lr: float,

@@ -95,8 +95,7 @@ class P4Config:
                              f"got {self.scales!r}")
         if not np.isfinite(self.center):
             raise ValueError(f"center must be finite, got {self.center!r}")
-        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be a positive odd integer, got {self.kernel_size!r}")
+        tn.check_odd_kernel(self.kernel_size)
         for name in self.smooth:
             if get_activation(name).derivative(np.float64(self.center)) == 0:
                 raise ValueError(f"the smooth construction needs φ′(c) ≠ 0; {name}′({self.center:g}) = 0")

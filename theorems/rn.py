@@ -162,7 +162,7 @@ class RNConfig:
 
     @property
     def checkpoint_steps(self) -> list[int]:
-        return sorted({int(s) - 1 for s in np.geomspace(1, self.steps + 1, self.checkpoints).round()})
+        return tn.checkpoints(self.steps, self.checkpoints)
 
     def label(self) -> str:
         return f"B = {self.batch}, M = {self.units}, {self.variant}, {self.steps} steps"

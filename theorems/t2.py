@@ -112,7 +112,8 @@ def negative_controls(config: NetConfig) -> list[Comparison]:
 
 
 def configs(mode: str, eps: float = 0.0) -> list[NetConfig]:
-    """IN at a small width: ReLU in float32 and float64, and tanh (nothing is assumed on φ or the parameters)."""
+    """IN at a small width: ReLU in float32 and float64, and tanh with β ~ N(0.5, 0.2²) (nothing is assumed on φ or
+    the parameters)."""
     if mode == "quick":
         base = NetConfig(widths=16, depth=8, norm="in", eps=eps, dataset=DatasetSpec(n=8, height=8, width=8))
     elif mode == "full":

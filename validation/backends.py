@@ -320,8 +320,11 @@ def check_worker_versions(client: Any, packages: Sequence[str] = ("randnet", "nu
     its realizations under the wrong key. (Dask's own ``client.get_versions(check=True)`` covers Python,
     dask and distributed.)
     """
-    mine = _environment(list(packages))
-    theirs = client.run(_environment, list(packages))
+    for _ in range(3):  # the checkout may be edited while we look: compare only against a stable reading
+        mine = _environment(list(packages))
+        theirs = client.run(_environment, list(packages))
+        if _environment(list(packages)) == mine:
+            break
     bad = {w: v for w, v in theirs.items() if v != mine}
     if bad:
         shown = "; ".join(f"{w}: {v}" for w, v in list(bad.items())[:4])

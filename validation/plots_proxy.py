@@ -149,7 +149,8 @@ def draw_diagnosis(diagnosis, out_dir) -> list[Path]:
                                  f"(ln: {d.ln_distance:.3f})")
     ax = axes[1]
     ax.plot(layers, d.noncollapsed, "o-", ms=3, label=d.config.name)
-    ax.fill_between(layers, d.noncollapsed - 2 * d.noncollapsed_se, d.noncollapsed + 2 * d.noncollapsed_se, alpha=0.2)
+    spread = np.exp(2 * d.noncollapsed_se / d.noncollapsed)       # ± 2 s.e. of the log (delta method)
+    ax.fill_between(layers, d.noncollapsed / spread, d.noncollapsed * spread, alpha=0.2)
     ax.plot(layers, d.ln_noncollapsed, "s--", ms=3, label="ln")
     ax.plot(layers, d.ln_bound, "k:", label="LN's bound ρ^(l−1)")
     ax.set_yscale("log")
@@ -164,6 +165,7 @@ def draw_diagnosis(diagnosis, out_dir) -> list[Path]:
         ax.set_xlabel("layer l")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
-    fig.suptitle(f"diagnostic of {d.config.reference} ({d.realizations} realizations, bands ± 2 s.e.)", fontsize=10)
+    fig.suptitle(f"diagnostic of {d.config.reference} ({d.realizations} realizations, bands ± 2 s.e.; "
+                 "log scale: of the log)", fontsize=10)
     _legend_below(fig, axes[0])
     return [save(fig, out_dir, f"diagnosis_{d.config.name}")]
