@@ -16,8 +16,13 @@ Two paths compute it:
 
   one ``C_in × C_out`` complex product per frequency. Only the ``H·(W//2+1)`` frequencies of the
   real FFT are formed, and of those only the independent ones (columns ``l = 0`` and ``l = W/2`` are
-  Hermitian in ``k``); ``ω̂`` is built a few frequencies at a time (:func:`_fourier_weight`) so that
-  its chunk stays in cache and memory does not grow with ``F·C_in·C_out``.
+  Hermitian in ``k``). Each complex product is one real GEMM on split real/imaginary parts,
+
+      [x̂_r; x̂_i] = [[ẑ_r, −ẑ_i], [ẑ_i, ẑ_r]] · [ω̂_r; ω̂_i]      ((2N × 2C_in)·(2C_in × C_out)),
+
+  and ``ω̂`` is built tile by tile (a few frequencies × ``TILE_COLUMNS`` output channels, by
+  :func:`_fourier_weight`) right before its GEMM, so that it stays in cache and memory does not
+  grow with ``F·C_in·C_out``.
 """
 from __future__ import annotations
 
@@ -27,10 +32,11 @@ import scipy.fft
 
 NUMBA_OPTS = dict(cache=True)
 METHODS = ("auto", "fourier", "direct")
-# Bytes of ω̂ built per chunk of frequencies (the products of one chunk are one batched GEMM).
-CHUNK_BYTES = 8 << 20
-# ... and of at most this many output channels (a tile of ω̂ is (frequencies, C_in, TILE_COLUMNS)).
+# A tile of ω̂ covers at most TILE_COLUMNS output channels and about TILE_BYTES (its frequencies).
 TILE_COLUMNS = 128
+TILE_BYTES = 4 << 20
+# Elements of ω per block of the parallel ω̂ kernel.
+WEIGHT_BLOCK = 2048
 # ``auto`` picks the direct path when C_in·C_out is below this (measured, see periodic_conv).
 DIRECT_MAX_CHANNELS2 = 64 * 64
 
@@ -87,62 +93,84 @@ def _phase_tables(h: int, wd: int, k: int, freqs: np.ndarray, dt) -> tuple[np.nd
     return np.cos(psi).astype(dt), np.sin(psi).astype(dt)
 
 
-@numba.njit(parallel=True, **NUMBA_OPTS)
-def _fourier_weight(w, o0, cos, sin, out):
-    """``out[f, c, o] = ω̂[c, o0 + o]`` at the chunk's frequencies, pairing each tap ``t`` with its mirror ``T−1−t``
+@numba.njit(**NUMBA_OPTS)
+def _pair(a, b, s, d):
+    for e in range(s.size):
+        s[e] = a[e] + b[e]
+        d[e] = a[e] - b[e]
+
+
+@numba.njit(**NUMBA_OPTS)
+def _combine(center, s, d, cos, sin, re, im):
+    """``re = center + Σ_t cos_t s_t``, ``im = Σ_t sin_t d_t`` (contiguous 1-D rows: the loops vectorize)."""
+    for e in range(re.size):
+        re[e] = center[e]
+        im[e] = 0
+    for t in range(cos.size):
+        a = cos[t]
+        b = sin[t]
+        st = s[t]
+        dt = d[t]
+        for e in range(re.size):
+            re[e] += a * st[e]
+            im[e] += b * dt[e]
+
+
+@numba.njit(parallel=False, **NUMBA_OPTS)
+def _fourier_weight(w, cos, sin, out):
+    """``out[f, 0] + i out[f, 1] = ω̂`` at the tile's frequencies, pairing each tap ``t`` with its mirror ``T−1−t``
     (the offsets negated): ``ω̂ = ω_center + Σ_{t < T/2} cos ψ_t (ω_t + ω_{T−1−t}) + i sin ψ_t (ω_t − ω_{T−1−t})``.
 
-    ``w`` is ``(T, C_in, C_out)``, ``out`` is ``(F_chunk, C_in, C_tile)``.
+    ``w`` is the tile of ω flattened to ``(T, C_in·C_tile)``, ``out`` is ``(F_tile, 2, C_in·C_tile)``.
     """
-    taps, cin = w.shape[0], w.shape[1]
+    taps, size = w.shape
     half = taps // 2
-    cout = out.shape[2]
-    for c in numba.prange(cin):
-        s = np.empty((half, cout), w.dtype)
-        d = np.empty((half, cout), w.dtype)
+    for b in numba.prange((size + WEIGHT_BLOCK - 1) // WEIGHT_BLOCK):
+        lo = b * WEIGHT_BLOCK
+        hi = min(size, lo + WEIGHT_BLOCK)
+        s = np.empty((half, hi - lo), w.dtype)
+        d = np.empty((half, hi - lo), w.dtype)
         for t in range(half):
-            for o in range(cout):
-                s[t, o] = w[t, c, o0 + o] + w[taps - 1 - t, c, o0 + o]
-                d[t, o] = w[t, c, o0 + o] - w[taps - 1 - t, c, o0 + o]
-        re = np.empty(cout, w.dtype)
-        im = np.empty(cout, w.dtype)
+            _pair(w[t, lo:hi], w[taps - 1 - t, lo:hi], s[t], d[t])
         for f in range(out.shape[0]):
-            for o in range(cout):
-                re[o] = w[half, c, o0 + o]
-                im[o] = 0.0
-            for t in range(half):
-                a = cos[f, t]
-                b = sin[f, t]
-                for o in range(cout):
-                    re[o] += a * s[t, o]
-                    im[o] += b * d[t, o]
-            for o in range(cout):
-                out[f, c, o] = re[o] + 1j * im[o]
+            _combine(w[half, lo:hi], s, d, cos[f], sin[f], out[f, 0, lo:hi], out[f, 1, lo:hi])
 
 
-def periodic_conv_fourier(z: np.ndarray, w: np.ndarray, chunk_bytes: int = CHUNK_BYTES) -> np.ndarray:
-    """Fourier path (module doc): ``irfft2(rfft2(z) · ω̂)``, the products batched over chunks of frequencies."""
+def periodic_conv_fourier(z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Fourier path (module doc): ``irfft2(rfft2(z) · ω̂)``, one real GEMM per frequency and tile of output channels."""
     n, h, wd, cin = z.shape
     k, cout = w.shape[0], w.shape[3]
     dt = _work_dtype(z, w)
-    cdt = np.result_type(dt, np.complex64)
     workers = numba.get_num_threads()
     wh = wd // 2 + 1
     zf = scipy.fft.rfft2(z.astype(dt, copy=False), axes=(1, 2), workers=workers).reshape(n, h * wh, cin)
-    xf = np.empty((n, h * wh, cout), dtype=cdt)
+    xf = np.empty((n, h * wh, cout), dtype=zf.dtype)
     freqs = independent_frequencies(h, wd)
     cos, sin = _phase_tables(h, wd, k, freqs, dt)
-    taps = np.ascontiguousarray(w.reshape(k * k, cin, cout), dtype=dt)
     co = min(cout, TILE_COLUMNS)
-    fb = int(max(1, min(len(freqs), chunk_bytes // (cin * co * cdt.itemsize))))
-    buffer = np.empty(fb * cin * co, dtype=cdt)
+    tiles = -(-cout // co)
+    # ω as (tile, T, C_in·C_tile), zero-padded to whole tiles
+    taps = np.zeros((k * k, cin, tiles * co), dtype=dt)
+    taps[..., :cout] = w.reshape(k * k, cin, cout)
+    taps = np.ascontiguousarray(taps.reshape(k * k, cin, tiles, co).transpose(2, 0, 1, 3)).reshape(tiles, k * k, -1)
+    fb = int(max(1, min(len(freqs), TILE_BYTES // (2 * cin * co * dt.itemsize))))
+    lhs = np.empty((fb, 2 * n, 2 * cin), dtype=dt)
+    wf = np.empty((fb, 2, cin * co), dtype=dt)
+    prod = np.empty((fb, 2 * n, co), dtype=dt)
     for s in range(0, len(freqs), fb):
         idx = freqs[s:s + fb]
+        m = len(idx)
         zc = zf[:, idx].transpose(1, 0, 2)
-        for o0 in range(0, cout, co):
-            wc = buffer[:len(idx) * cin * min(co, cout - o0)].reshape(len(idx), cin, -1)
-            _fourier_weight(taps, o0, cos[s:s + fb], sin[s:s + fb], wc)
-            xf[:, idx, o0:o0 + co] = np.matmul(zc, wc).transpose(1, 0, 2)
+        a = lhs[:m]
+        a[:, :n, :cin] = a[:, n:, cin:] = zc.real
+        a[:, n:, :cin] = zc.imag
+        np.negative(zc.imag, out=a[:, :n, cin:])
+        for t in range(tiles):
+            _fourier_weight(taps[t], cos[s:s + fb], sin[s:s + fb], wf[:m])
+            p = np.matmul(a, wf[:m].reshape(m, 2 * cin, co), out=prod[:m])
+            o0, o1 = t * co, min(cout, (t + 1) * co)
+            xf.real[:, idx, o0:o1] = p[:, :n, :o1 - o0].transpose(1, 0, 2)
+            xf.imag[:, idx, o0:o1] = p[:, n:, :o1 - o0].transpose(1, 0, 2)
     xf = xf.reshape(n, h, wh, cout)
     ks = np.arange(h // 2 + 1, h)
     for l in ({0, wd // 2} if wd % 2 == 0 else {0}):

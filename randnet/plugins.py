@@ -49,7 +49,8 @@ def _import(reference: str) -> Callable:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
         if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
-            raise PluginError(f"{reference!r}: no module named {e.name!r} (is it installed or on PYTHONPATH?)") from None
+            raise PluginError(f"{reference!r}: no module named {e.name!r} (is it installed or on PYTHONPATH?)") \
+                from None
         raise PluginError(f"{reference!r}: importing module {module_name!r} failed: {e}") from e
     except Exception as e:  # the user's module raised while importing
         raise PluginError(f"{reference!r}: importing module {module_name!r} raised {type(e).__name__}: {e}") from e

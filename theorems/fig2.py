@@ -18,17 +18,15 @@ Negative control: the reverse ordering, ``d(ln, bn) − d(ln+pn, bn) ≤ 0``, mu
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from randnet import LayerStats, NetConfig, layer_stream, reference_config
+from randnet import LayerStats, NetConfig, layer_stream, parse_norm, reference_config
 from theorems.base import Claim, Comparison, Hypothesis, register
 
 FIG2_NORMS = ("bn", "in", "ln", "gn", "ln+pn", "ln+ws")
-TERMS = ("term1", "term2", "term3", "term4")
 REFERENCE_NORM = "bn"
 
 
@@ -53,12 +51,7 @@ class PanelConfig:
 
     def config_for(self, norm: str) -> NetConfig:
         """The net of the panel with normalization ``norm``."""
-        gn = norm.split("+")[0].strip().lower() == "gn"
-        return self.net.replace(norm=norm, groups=self.groups if gn else None)
-
-    @property
-    def width(self) -> int:
-        return self.net.width
+        return self.net.replace(norm=norm, groups=self.groups if parse_norm(norm)[0] == "gn" else None)
 
     def describe(self) -> dict:
         net = {k: v for k, v in self.net.describe().items() if k not in ("norm", "groups")}
@@ -66,9 +59,6 @@ class PanelConfig:
 
     def label(self) -> str:
         return f"C={self.net.width} L={self.net.depth} {self.net.activation} N={self.net.dataset.n}"
-
-    def replace(self, **changes) -> "PanelConfig":
-        return dataclasses.replace(self, **changes)
 
 
 def panel_stats(config: PanelConfig, ss) -> dict[str, list[LayerStats]]:
@@ -142,7 +132,7 @@ def fig2_measure(config: PanelConfig, ss) -> dict[str, np.ndarray]:
 
 
 def fig2_comparisons(config: PanelConfig) -> list[Comparison]:
-    return [Comparison("gap", ">=", 0.0, 0.0, "mean", "d(rival, bn) − d(ln+pn, bn) ≥ 0: ln+pn resembles bn the most",
+    return [Comparison("gap", ">=", 0.0, 0.0, "mean", "d(rival, bn) − d(ln+pn, bn) ≥ 0: ln+pn resembles bn more than the rival",
                        cells=RIVALS, cell_name="rival")]
 
 

@@ -5,7 +5,8 @@ Let ``φ`` be positive homogeneous: ``φ(t) = a t`` for ``t ≥ 0`` and ``b t`` 
 ``z_c = φ(u_c)`` and ``z̃_c`` is the least-squares affine fit of ``z_c`` on ``y_c``; ``Λ_c = P_c(z − z̃) / P_c(z)``.
 
 (a) ``u_c`` of one sign over all ``(x, h, w)``  ⇒  ``P_c(z − z̃) = 0``;
-(b) ``m_c > 0``, ``a > 0``  ⇒  ``Λ_c ≤ ((a − b)/a)² s_c²/m_c²``;  ``m_c < 0``, ``b ≠ 0``  ⇒  ``Λ_c ≤ ((a − b)/b)² s_c²/m_c²``.
+(b) ``m_c > 0``, ``a > 0``  ⇒  ``Λ_c ≤ ((a − b)/a)² s_c²/m_c²``;
+    ``m_c < 0``, ``b ≠ 0``  ⇒  ``Λ_c ≤ ((a − b)/b)² s_c²/m_c²``.
 
 So every channel has a bound ``B_c``: 0 under (a), the bound of (b) under (b) (the smaller one when
 both apply), and otherwise the trivial ``Λ_c ≤ 1`` (``P_c(z − z̃) ≤ σ_c(z)² ≤ P_c(z)``). The claim is
@@ -48,6 +49,13 @@ def roundoff(dtype, count: int) -> float:
     return 4 * float(np.finfo(np.dtype(dtype)).eps) + count * float(np.finfo(np.float64).eps)
 
 
+def slopes(activation) -> tuple[float, float]:
+    """``(a, b) = (φ(1), −φ(−1))``: the slopes of a positive-homogeneous ``φ`` (for another ``φ``, the
+    same secant slopes, so that a configuration that breaks the hypothesis is still measured)."""
+    act = get_activation(activation)
+    return act.slopes or (float(act(np.array(1.0))), -float(act(np.array(-1.0))))
+
+
 def activation_power(stats: LayerStats, config: NetConfig) -> tuple[np.ndarray, np.ndarray]:
     """``P_c(φ(u) − fit)`` and ``P_c(φ(u))`` per channel (undoing PN's standardization for ``+pn``)."""
     residual, power = stats.residual_z, stats.var_z + stats.mean_z ** 2
@@ -83,9 +91,9 @@ def normalized_residual(residual: np.ndarray, power: np.ndarray) -> np.ndarray:
 
 def layer_measure(stats: LayerStats, config: NetConfig) -> dict[str, float]:
     """One layer: the worst ``Λ_c − B_c`` for the true and the false bound, and the reported quantities."""
-    act = get_activation(config.activation)
+    ab = slopes(config.activation)
     lam = normalized_residual(*activation_power(stats, config))
-    true, false = channel_bounds(stats, act.slopes), channel_bounds(stats, act.slopes, FALSE_FACTOR)
+    true, false = channel_bounds(stats, ab), channel_bounds(stats, ab, FALSE_FACTOR)
     covered_b = true["b"] & ~true["a"]
     tightness = np.divide(lam, true["bound_b"], out=np.zeros_like(lam), where=covered_b & (true["bound_b"] > 0))
     return {"excess": float(np.max(lam - true["bound"])), "excess_false": float(np.max(lam - false["bound"])),
@@ -101,7 +109,8 @@ def p2_configs(mode: str) -> list[PanelConfig]:
         return [PanelConfig(net, P2_NORMS, groups=32),
                 PanelConfig(net.replace(activation="leaky_relu"), ("ln", "gn"), groups=32)]
     net = reference_config(width=64, depth=24, n=16)
-    return [PanelConfig(net, P2_NORMS, groups=8), PanelConfig(net.replace(activation="leaky_relu"), ("ln", "gn"))]
+    return [PanelConfig(net, P2_NORMS, groups=8),
+            PanelConfig(net.replace(activation="leaky_relu"), ("ln", "gn"), groups=8)]
 
 
 def p2_hypotheses(config: PanelConfig) -> list[Hypothesis]:

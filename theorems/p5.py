@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from randnet import DatasetSpec, NetConfig, child, draw_data, forward, get_activation, instance_moments, normalize, \
-    periodic_conv, power_decomposition
+from randnet import DatasetSpec, NetConfig, child, draw_data, forward, instance_moments, normalize, periodic_conv, \
+    power_decomposition
 from theorems import _torchnets as tn
 from theorems.base import Claim, Comparison, Hypothesis, register, replace
 

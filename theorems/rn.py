@@ -177,7 +177,7 @@ def rn_configs(mode: str) -> list[RNConfig]:
     sizes = [(2, 3), (4, 16), (8, 64)] + ([(3, 8), (5, 3), (16, 256)] if mode == "full" else [])
     variants = [RNConfig(4, 16, "no_mean")] if mode == "full" else []
     # B = 1 (R ≡ 1) and M = 2 (ĥ_b = ±(1, −1): R is locally constant) are stuck from the first step
-    return [RNConfig(b, m) for b, m in sizes] + variants + [RNConfig(1, 16, steps=100), RNConfig(2, 2, steps=100)]
+    return [RNConfig(b, m) for b, m in sizes] + variants + [RNConfig(1, 16, steps=30), RNConfig(2, 2, steps=30)]
 
 
 def rn_hypotheses(config: RNConfig) -> list[Hypothesis]:
@@ -371,18 +371,23 @@ def rn_net_measure(config: RNNetConfig, ss: np.random.SeedSequence) -> dict[str,
     x = config.dataset.draw(child(ss, 0))
     xt = tn.to_torch(x)
     m = xt.mean(dim=(2, 3))[:, 0]
+    if m.std() == 0:
+        raise ValueError("RN-net's task target, the inputs' channel-0 instance means, is constant on this dataset")
     target = (m - m.mean()) / m.std(unbiased=False)
-    out = {}
+
+    def initial_net() -> tn.ConvNet:
+        return tn.conv_net((config.width,) * config.depth, x.shape[-1], config.kernel_size, "ln", config.activation,
+                           tn.generator(child(ss, 1)))
+
+    out = {"R_init": _layer_penalties(initial_net(), xt)}
     for name, lam in (("reg", config.lam), ("noreg", 0.0)):
-        net = tn.conv_net((config.width,) * config.depth, x.shape[-1], config.kernel_size, "ln", config.activation,
-                          tn.generator(child(ss, 1)))
+        net = initial_net()
 
         def terms():
             u, ys = net.forward(xt)
             task = ((u[:, 0].mean(dim=(1, 2)) - target) ** 2).mean()
             return torch.cat([task[None], lam * torch.stack([regularizer(y.flatten(1)) for y in ys])])
 
-        out["R_init"] = _layer_penalties(net, xt)
         history = tn.train(net.parameters(), terms, config.steps, config.lr)
         out[f"R_{name}"], out[f"task_{name}"] = _layer_penalties(net, xt), history[-1, :1]
     return out

@@ -189,9 +189,10 @@ def trend_lines(t: Trend) -> list[str]:
              f"excess({t.values[0]}) − excess({t.values[-1]}) = {fmt(t.difference)} "
              f"[{fmt(t.difference_low)}, {fmt(t.difference_high)}]; log-log slope {fmt(t.slope)} "
              f"[{fmt(t.slope_low)}, {fmt(t.slope_high)}] (bootstrap)", "",
-             f"| {t.sweep} | excess | interval | first failing {t.cell_name} |", "|---|---|---|---|"]
-    lines += [f"| {v} | {fmt(e)} | [{fmt(lo)}, {fmt(hi)}] | {'none' if f is None else f} |"
-              for v, e, lo, hi, f in zip(t.values, t.excess, t.low, t.high, t.first_failing)]
+             f"| {t.sweep} | excess | interval | first {t.cell_name} not PASS (crossing) | first {t.cell_name} FAIL |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {v} | {fmt(e)} | [{fmt(lo)}, {fmt(hi)}] | {'none' if c is None else c} | {'none' if f is None else f} |"
+              for v, e, lo, hi, c, f in zip(t.values, t.excess, t.low, t.high, t.first_not_passing, t.first_failing)]
     return lines + [""]
 
 

@@ -35,14 +35,17 @@ nothing. See ``examples/sweep_t1.toml`` for a worked example::
 
 Grid keys are configuration field names; the usual plurals are accepted (``widths``/``width``,
 ``depths``, ``norms``, ``activations``, ``datasets``, ``weights``, ``gammas``, ``betas``,
-``kernel_sizes``, ``dtypes``). A dataset value is a built-in name, a ``.npy``/``.npz`` path
-(relative to the sweep file) or a table of :class:`randnet.DatasetSpec` fields that override the
-base configuration's dataset. Paths in ``[run]`` are relative to the working directory.
+``kernel_sizes``, ``dtypes``). A key that names no field of a claim's configuration goes to the
+random net it wraps (a :class:`randnet.NetConfig` field such as ``net``), else it is an error that
+names the claim. A dataset value is a built-in name, a ``.npy``/``.npz`` path (relative to the sweep
+file) or a table of :class:`randnet.DatasetSpec` fields that override the base configuration's
+dataset. Paths in ``[run]`` are relative to the working directory.
 
-:func:`dry_run` prints the number of tasks and an estimate of their cost from a FLOP model of the
-periodic convolution (``N·H·W·K²·C_in·C_out`` multiply-adds per layer) plus a per-element term for
-the normalization, activation and statistics, both calibrated by timing single layers on this
-machine. :func:`add_sweep_command` adds ``randnet-check sweep FILE.toml`` to a command line.
+:func:`plan` and :func:`print_plan` (``--dry-run``) give the number of tasks, those already in the
+store, and an estimate of their cost from a FLOP model of the periodic convolution
+(``N·H·W·K²·C_in·C_out`` multiply-adds per layer) plus a per-element term for the normalization,
+activation and statistics, both calibrated by timing one small layer on this machine.
+:func:`add_sweep_command` adds ``randnet-check sweep FILE.toml`` to a command line.
 """
 from __future__ import annotations
 
@@ -56,6 +59,7 @@ import re
 import sys
 import time
 import tomllib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
@@ -68,13 +72,14 @@ from randnet.config import DTYPES
 from randnet.datasets import BUILTIN as BUILTIN_DATASETS
 from randnet.norms import parse_norm
 
-from .backends import BACKENDS, check_worker_versions, dask_client
+from .backends import BACKENDS, check_worker_versions, code_digest, dask_client
 
 SWEEP_KEYS = ("name", "claims", "seed", "realizations", "mode", "base", "grid", "run")
 RUN_KEYS = ("backend", "jobs", "scheduler", "store", "out")
 MODES = ("quick", "full")
 
-# grid key -> the configuration fields it may set, in order of preference
+# grid key -> the configuration fields it may set, in order of preference (a field named exactly as the key,
+# e.g. a panel's ``norms``, comes first)
 ALIASES: dict[str, tuple[str, ...]] = {
     "widths": ("widths", "width"), "width": ("widths", "width"),
     "depth": ("depth",), "depths": ("depth",),
@@ -358,22 +363,31 @@ def _string(v: Any, bad: str) -> str:
 
 # -- applying a grid point to a configuration -------------------------------------------------------
 def apply_overrides(config: Any, point: Mapping[str, Any], where: str = "", base_dir: str | os.PathLike = ".") -> Any:
-    """``config`` with the grid ``point``'s values (grid key -> value) set; errors name the key and value."""
+    """``config`` with the grid ``point``'s values (grid key -> value) set; errors name the key and value.
+
+    A key that names no field of ``config`` goes to the :class:`NetConfig` fields it holds, if any (claims
+    whose configuration wraps one random net, e.g. a panel of norms over ``net``).
+    """
     if not point:
         return config
     if not dataclasses.is_dataclass(config):
         raise SweepError(f"{where}: its configurations ({type(config).__name__}) are not dataclasses, so the grid "
                          f"cannot override them")
     fields = {f.name for f in dataclasses.fields(config)}
-    changes = {}
+    nets = sorted(f for f in fields if isinstance(getattr(config, f), NetConfig))
+    changes, nested = {}, {}
     for key, value in point.items():
-        names = [f for f in ALIASES.get(key, (key,)) if f in fields]
-        if not names:
+        names = [f for f in dict.fromkeys((key, *ALIASES.get(key, ()))) if f in fields]  # the key's own name first
+        if names:
+            changes[names[0]] = _resolve(names[0], value, getattr(config, names[0]), Path(base_dir))
+        elif nets:
+            nested[key] = value
+        else:
             raise SweepError(f"{where}: grid key {key!r} does not apply to its configurations "
                              f"({type(config).__name__} has fields {', '.join(sorted(fields))}); move the key to "
                              f"the [grid.<claim>] tables of the claims it applies to")
-        field = names[0]
-        changes[field] = _resolve(field, value, getattr(config, field), Path(base_dir))
+    for f in nets if nested else ():
+        changes[f] = apply_overrides(getattr(config, f), nested, where=f"{where} (its field {f!r})", base_dir=base_dir)
     try:
         if isinstance(config, NetConfig):
             return config.replace(**changes)
@@ -400,6 +414,8 @@ def _resolve(field: str, value: Any, current: Any, base_dir: Path) -> Any:
         if changes.get("path") is not None:
             changes["path"] = str((base_dir / changes["path"]).resolve())
         return dataclasses.replace(current, **changes)
+    if isinstance(current, tuple) and not isinstance(value, tuple):
+        return (value,)  # e.g. a tuple of widths held by one configuration: one grid value, one entry
     return value
 
 
@@ -641,6 +657,9 @@ class SweepResult:
     errors: Mapping[str, str]
     outputs: tuple[Path, ...]
     seconds: float
+    code_changed: bool = False
+    """The source of randnet/theorems/validation changed on disk while the sweep ran (worker processes
+    started after the change may have run the new code)."""
 
     @property
     def computed(self) -> int:
@@ -667,6 +686,7 @@ def run_sweep(sweep: Sweep, *, backend: str = "joblib", jobs: int = 1, scheduler
     from .store import Store
 
     start = time.perf_counter()
+    code = code_digest()
     entries = sweep.expand(registry)
     if isinstance(store, (str, os.PathLike)):
         store = Store(Path(store).resolve())
@@ -708,7 +728,13 @@ def run_sweep(sweep: Sweep, *, backend: str = "joblib", jobs: int = 1, scheduler
         outputs += write_sweep_tables(results, out)
     if report is not None:
         outputs += [Path(out) / "REPORT.md", Path(out) / "results.json"]
-    return SweepResult(sweep, tuple(results), errors, tuple(outputs), time.perf_counter() - start)
+    changed = code_digest() != code
+    if changed:
+        warnings.warn("the source of randnet/theorems/validation changed on disk during the sweep: worker processes "
+                      "started after the change ran the new code, so results may mix two versions; clear the store "
+                      "entries of this run and run it again on a checkout that nobody edits", RuntimeWarning,
+                      stacklevel=2)
+    return SweepResult(sweep, tuple(results), errors, tuple(outputs), time.perf_counter() - start, changed)
 
 
 # -- command line -----------------------------------------------------------------------------------------
@@ -795,6 +821,8 @@ def sweep_command(args: argparse.Namespace, file: TextIO | None = None) -> int:
               f"computed, {cr.seconds:.1f} s)", file=file)
     for key, err in result.errors.items():
         print(f"  {key:<10} ERROR {err}", file=file)
+    if result.code_changed:
+        print("  WARNING: the source code changed on disk during the sweep; results may mix two versions", file=file)
     status = 3 if result.errors else 0
     print(f"  {result.computed} realization(s) computed in {result.seconds:.1f} s; report: "
           f"{Path(opts['out']) / 'REPORT.md'}", file=file)

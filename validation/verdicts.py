@@ -113,10 +113,13 @@ class Judgement:
         c = self.comparison.cells
         return list(c) if c is not None else list(range(len(self.estimate)))
 
-    def first_failing_cell(self) -> Any:
-        """The label of the first cell whose verdict is FAIL (e.g. T1's crossing depth), or None."""
+    def first_failing_cell(self, strict: bool = True) -> Any:
+        """The label of the first cell whose verdict is FAIL (``strict``) or anything but PASS, or None.
+
+        The first non-PASS cell is T1's crossing depth: the first depth where the bound is no longer certified.
+        """
         for label, v in zip(self.cells, self.cell_verdicts):
-            if v == FAIL:
+            if v == FAIL or (not strict and v != PASS):
                 return label
         return None
 
@@ -264,7 +267,8 @@ class Trend:
     slope, slope_low/high least-squares slope of log excess against log value (about −1/2 for a
                           1/sqrt(C) convergence) and its percentile-bootstrap interval; NaN unless the
                           excesses are positive
-    first_failing         per value, the first cell whose verdict is FAIL (T1's crossing depth), or None
+    first_failing         per value, the first cell whose verdict is FAIL, or None
+    first_not_passing     per value, the first cell whose verdict is not PASS (T1's crossing depth), or None
     """
 
     label: str
@@ -283,6 +287,7 @@ class Trend:
     verdict: str
     measured_verdict: str
     first_failing: tuple
+    first_not_passing: tuple
     cell_name: str
     confidence: float
 
@@ -294,7 +299,8 @@ class Trend:
                 "difference_low": num(self.difference_low), "difference_high": num(self.difference_high),
                 "slope": num(self.slope), "slope_low": num(self.slope_low), "slope_high": num(self.slope_high),
                 "verdict": self.verdict, "measured_verdict": self.measured_verdict,
-                "first_failing": [_jsonable(v) for v in self.first_failing], "cell_name": self.cell_name,
+                "first_failing": [_jsonable(v) for v in self.first_failing],
+                "first_not_passing": [_jsonable(v) for v in self.first_not_passing], "cell_name": self.cell_name,
                 "confidence": self.confidence, "excess_definition": "mean over realizations of the worst-cell excess"}
 
 
@@ -334,4 +340,5 @@ def judge_trend(sweep: str, values: Sequence[Any], judgements: Sequence[Judgemen
                  difference_high=float(d_ci.high), slope=float(slope), slope_low=float(s_ci.low),
                  slope_high=float(s_ci.high), verdict=UNMET if unmet else measured, measured_verdict=measured,
                  first_failing=tuple(j.first_failing_cell() for j in judgements),
+                 first_not_passing=tuple(j.first_failing_cell(strict=False) for j in judgements),
                  cell_name=judgements[0].comparison.cell_name, confidence=confidence)

@@ -10,7 +10,7 @@ from randnet.stats import reference_linearity
 from theorems import p2
 from theorems.fig2 import PanelConfig
 from validation.engine import run_claim
-from validation.verdicts import PASS
+from validation.verdicts import FAIL, PASS, UNMET
 
 SMALL_NET = NetConfig(widths=16, depth=8, dataset=DatasetSpec(n=8, height=8, width=8))
 
@@ -26,6 +26,7 @@ def stats_of(u: np.ndarray, activation: str, gamma=None, beta=None):
     return layer_statistics(layer, power_decomposition(y))
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in scalar divide")   # Λ^l = 0/0 when z ≡ 0
 @settings(max_examples=40)
 @given(seed=st.integers(0, 2 ** 32 - 1), activation=st.sampled_from(["relu", "leaky_relu", "identity"]),
        shape=st.sampled_from(["normal", "skewed", "discrete"]), shift=st.floats(-3, 3), scale=st.floats(0.05, 3))
@@ -100,6 +101,17 @@ def test_hypotheses_and_roundoff():
     assert [h.met for h in p2.p2_hypotheses(PanelConfig(SMALL_NET, ("ln",)))] == [True]
     assert [h.met for h in p2.p2_hypotheses(PanelConfig(SMALL_NET.replace(activation="tanh"), ("ln",)))] == [False]
     assert p2.roundoff("float32", 100) > p2.roundoff("float64", 100) > 0
+    assert p2.slopes("leaky_relu") == (1.0, 0.01) and p2.slopes("identity") == (1.0, 1.0)
+    assert p2.slopes("tanh") == pytest.approx((np.tanh(1.0), np.tanh(1.0)))
+
+
+def test_a_non_homogeneous_activation_is_measured_and_flagged():
+    """tanh breaks the hypothesis: P2 is still measured (its secant slopes give the bound 0, which tanh's
+    nonlinearity violates) and the verdict is HYPOTHESIS NOT MET, never PASS."""
+    config = PanelConfig(SMALL_NET.replace(activation="tanh", depth=3), ("ln",))
+    result = run_claim("P2", configs=[config], realizations=1, seed=0, backend="serial", progress=False)
+    (judgement,) = result.results[0].comparisons
+    assert judgement.verdict == UNMET and judgement.measured_verdict == FAIL
 
 
 def test_p2_claim_seeded():

@@ -9,6 +9,7 @@ registers them); ``NET_TOY`` below is registered in this process only, so it run
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import io
 import os
@@ -419,3 +420,35 @@ def test_example_file_expands(net_toy):
     widths = sorted({e.config.width for e in entries})
     assert widths == sorted(s.grid["widths"])
     assert all(e.config.norm == "ln" for e in entries)
+
+
+@dataclasses.dataclass(frozen=True)
+class Panel:
+    """A configuration that wraps one random net, like the panels of FIG2 / T3-net."""
+
+    net: NetConfig
+    norms: tuple = ("ln", "bn")
+
+    def describe(self) -> dict:
+        return {"net": self.net.describe(), "norms": list(self.norms)}
+
+
+def test_keys_go_to_a_wrapped_net(tmp_path, monkeypatch):
+    panel = Claim(key="PANEL", title="panel", statement="", configs=lambda mode: [Panel(TINY)],
+                  hypotheses=lambda c: [], measure=_net_measure, comparisons=_net_comparisons,
+                  negative_controls=_net_negative)
+    monkeypatch.setitem(theorems.REGISTRY, "PANEL", panel)
+    s = sw.load_sweep(write(tmp_path, """
+        claims = ["PANEL"]
+        [grid]
+        widths = [4, 8]
+        activations = "tanh"
+        norms = "gn"
+    """))
+    got = [e.config for e in s.expand()]
+    assert [c.net.widths for c in got] == [(4, 4), (8, 8)]
+    assert all(c.net.activation == "tanh" for c in got)
+    assert all(c.norms == ("gn",) and c.net.norm == "ln" for c in got)  # the panel's own field wins
+    s = sw.load_sweep(write(tmp_path, 'claims = ["PANEL"]\n[grid]\nsteps = 3\n'))
+    with pytest.raises(sw.SweepError, match=r"claim PANEL \(its field 'net'\): grid key 'steps' does not apply"):
+        s.expand()
