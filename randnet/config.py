@@ -17,6 +17,7 @@ from .activations import ACTIVATIONS, get_activation
 from .datasets import BUILTIN, load_array, make_dataset
 from .distributions import Distribution, parse_distribution
 from .norms import parse_norm
+from .plugins import register_plugin
 from .proxy import METHODS as PROXY_METHODS
 
 DTYPES = ("float32", "float64")
@@ -66,7 +67,9 @@ class NetConfig:
 
     widths        ``C^l`` for ``l = 1..depth`` (one int repeats it); ``depth`` the number of layers L
     kernel_size   odd K; ``first_stride`` 1, or 2 as in the paper's first conv
-    norm          ``bn | ln | in | gn | none`` with optional ``+ws`` / ``+pn`` (e.g. ``ln+pn``)
+    norm          ``bn | ln | in | gn | none`` with optional ``+ws`` / ``+pn`` (e.g. ``ln+pn``), or a user's
+                  normalization ``"package.module:function"`` (:mod:`randnet.plugins`; ``plugin`` keeps the
+                  reference so that worker processes register it too)
     groups        G for ``gn`` (must divide every width)
     eps           ε of the normalization (and of PN unless ``pn_eps`` is set)
     activation    φ; weight / gamma / beta: ``ν_ω, ν_γ, ν_β`` (``ω`` is scaled by ``1/sqrt(K² C^{l−1})``)
@@ -92,6 +95,7 @@ class NetConfig:
     proxy_method: str = "exact"
     proxy_nodes: int | None = None
     pn_eps: float | None = None
+    plugin: str | None = None
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass normalization)
@@ -108,8 +112,15 @@ class NetConfig:
         set_("widths", tuple(int(c) for c in widths))
         if not _positive_int(self.kernel_size) or self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be a positive odd integer, got {self.kernel_size!r}")
-        base, _, pn = parse_norm(self.norm)
-        set_("norm", str(self.norm).lower())
+        norm = str(self.norm)
+        if ":" in norm:  # a user's normalization "package.module:function", optionally with +ws / +pn
+            reference, plus, mods = norm.partition("+")
+            set_("plugin", reference.strip())
+            norm = register_plugin(self.plugin) + plus + mods
+        elif self.plugin is not None:
+            register_plugin(self.plugin)
+        base, _, pn = parse_norm(norm)
+        set_("norm", norm.lower())
         if base == "gn":
             if not _positive_int(self.groups):
                 raise ValueError(f"norm 'gn' needs a positive integer number of groups, got {self.groups!r}")
@@ -146,6 +157,12 @@ class NetConfig:
     def width(self) -> int:
         """The common width (the last layer's when they differ)."""
         return self.widths[-1]
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling (e.g. in a worker process) registers a user's normalization there too."""
+        self.__dict__.update(state)
+        if self.plugin is not None:
+            register_plugin(self.plugin)
 
     @property
     def base_norm(self) -> str:

@@ -4,6 +4,7 @@
     randnet-check run CLAIM [--widths 64,128 --depth 20 --norm ln ... --out DIR]
     randnet-check suite [--mode quick|full --out reports --jobs 2 --only T1,P6]
     randnet-check demo [--width 32 --depth 8]
+    randnet-check diagnose package.module:function [--width 64 --depth 24 --out DIR]
     randnet-check sweep FILE.toml [--dry-run ...]     (see :mod:`validation.sweep`)
 
 Exit status: 0 when the command ran (whatever the verdicts), 1 for a bad argument or input (a
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -23,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 import randnet
+import randnet.plugins
 from randnet import BUILTIN_DATASETS, NetConfig, load_array, parse_distribution
 from randnet.norms import parse_norm
 
@@ -89,6 +92,18 @@ def _checked(check):
         return text
     parse.__name__ = check.__name__
     return parse
+
+
+def norm_spec(text: str) -> str:
+    """A built-in norm (``ln``, ``gn+pn``…) or a user's ``package.module:function`` (imported and checked now)."""
+    try:
+        if ":" in text:
+            randnet.plugins.register_plugin(text.partition("+")[0].strip())
+        else:
+            parse_norm(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def claim_keys(text: str) -> tuple[str, ...]:
@@ -296,6 +311,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    """The paper's framework as a diagnostic of a user's normalization (no verdict): see :mod:`theorems.diagnose`."""
+    from theorems import diagnose
+
+    from .backends import execute
+    from .plots_proxy import draw_diagnosis
+
+    changes = {k: v for k, v in (("widths", args.width), ("depth", args.depth)) if v is not None}
+    config = diagnose.diagnose_config(args.reference, args.mode, **changes)
+    realizations = args.realizations or diagnose.REALIZATIONS[args.mode]
+    rows = execute(diagnose.measure, [(config, randnet.realization_seed(args.seed, k)) for k in range(realizations)],
+                   backend=args.backend, jobs=args.jobs, progress=not args.no_progress, desc=config.label())
+    diagnosis = diagnose.summarize(config, {q: np.stack([r[q] for r in rows]) for q in rows[0]})
+    out = Path(args.out or Path("runs") / f"diagnose-{config.name}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "diagnosis.json").write_text(json.dumps(diagnosis.describe(), indent=1, default=str))
+    print("\n".join(diagnosis.lines()))
+    for path in draw_diagnosis(diagnosis, out):
+        print(f"plot: {path}")
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------------------
 def _common(p: argparse.ArgumentParser, out_default: str | None, out_help: str) -> None:
     p.add_argument("--mode", choices=("quick", "full"), default="quick",
@@ -328,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("configuration overrides")
     g.add_argument("--widths", type=positive_ints, help="widths C, comma-separated: one configuration per width")
     g.add_argument("--depth", type=positive_int, help="number of layers L")
-    g.add_argument("--norm", type=_checked(parse_norm), help="bn | ln | in | gn | none, optionally +ws / +pn")
+    g.add_argument("--norm", type=norm_spec, help="bn | ln | in | gn | none, optionally +ws / +pn, or your own "
+                                                  "normalization as package.module:function")
     g.add_argument("--groups", type=positive_int, help="G for gn")
     g.add_argument("--activation", type=_checked(randnet.get_activation),
                    help=f"one of {', '.join(randnet.ACTIVATIONS)}")
@@ -358,6 +396,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-inputs", type=positive_int, default=32, help="N inputs (default 32)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed (default 0)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("diagnose", help="diagnose your own normalization (power plot, collapse, variability)",
+                       description="Run your normalization package.module:function (a function f(x, config) of the "
+                                   "(N, H, W, C) conv output returning an array of the same shape) in random nets "
+                                   "beside LN and BN, and report its power plot, its collapse curve against LN's "
+                                   "bound ρ^{l−1}, its instance variability against IN's (0) and its distance to "
+                                   "BN's power profile. No verdict.")
+    p.add_argument("reference", metavar="MODULE:FUNCTION", type=norm_spec,
+                   help="e.g. randnet.examples.rms_norm:rms_norm (must be importable: installed or on PYTHONPATH)")
+    _common(p, None, "output folder (default runs/diagnose-NAME)")
+    p.add_argument("--width", type=positive_int, help="C (default: 64 quick, 1024 full)")
+    p.add_argument("--depth", type=positive_int, help="L (default: 24 quick, 50 full)")
+    p.set_defaults(func=cmd_diagnose)
 
     add_sweep_command(sub)
     return parser

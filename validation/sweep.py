@@ -731,8 +731,8 @@ def run_sweep(sweep: Sweep, *, backend: str = "joblib", jobs: int = 1, scheduler
     changed = code_digest() != code
     if changed:
         warnings.warn("the source of randnet/theorems/validation changed on disk during the sweep: worker processes "
-                      "started after the change ran the new code, so results may mix two versions; clear the store "
-                      "entries of this run and run it again on a checkout that nobody edits", RuntimeWarning,
+                      "started after the change ran the new code, so results may mix two versions; run it again "
+                      "with a fresh store on a checkout that nobody edits", RuntimeWarning,
                       stacklevel=2)
     return SweepResult(sweep, tuple(results), errors, tuple(outputs), time.perf_counter() - start, changed)
 

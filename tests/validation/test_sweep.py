@@ -452,3 +452,14 @@ def test_keys_go_to_a_wrapped_net(tmp_path, monkeypatch):
     s = sw.load_sweep(write(tmp_path, 'claims = ["PANEL"]\n[grid]\nsteps = 3\n'))
     with pytest.raises(sw.SweepError, match=r"claim PANEL \(its field 'net'\): grid key 'steps' does not apply"):
         s.expand()
+
+
+def test_a_source_change_during_the_sweep_is_reported(tmp_path, monkeypatch):
+    s = sw.load_sweep(write(tmp_path, 'claims = ["TOY"]\nrealizations = 2\nbase = "first"\n'))
+    quiet = sw.run_sweep(s, backend="serial", progress=False)
+    assert not quiet.code_changed
+    digests = iter(["before", "after"])
+    monkeypatch.setattr(sw, "code_digest", lambda: next(digests))
+    with pytest.warns(RuntimeWarning, match="changed on disk during the sweep"):
+        changed = sw.run_sweep(s, backend="serial", progress=False)
+    assert changed.code_changed
