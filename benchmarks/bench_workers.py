@@ -106,7 +106,9 @@ def main(argv=None) -> int:
                 print("ERROR: results differ from the serial run:\n  " + "\n  ".join(diff), file=sys.stderr)
                 return 1
         speedup = times[1] / times[2]
-        print(f"{backend:<7} speed-up 1 -> 2 workers: {speedup:.2f}x (parallel efficiency {speedup / 2:.0%}); "
+        where = ("1 worker = this process, 2 workers = 2 loky processes" if backend == "joblib"
+                 else "1 and 2 single-threaded worker processes")
+        print(f"{backend:<7} speed-up 1 -> 2 workers: {speedup:.2f}x (parallel efficiency {speedup / 2:.0%}; {where}); "
               f"load average now {os.getloadavg()[0]:.2f}")
     print("note: the machine's cores are shared with other processes, so the figures are noisy; on a loaded machine "
           "2 processes also get a larger share of the CPUs than 1, which can push the speed-up above 2")

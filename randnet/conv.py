@@ -37,8 +37,8 @@ TILE_COLUMNS = 128
 TILE_BYTES = 4 << 20
 # Elements of ω per block of the parallel ω̂ kernel.
 WEIGHT_BLOCK = 2048
-# ``auto`` picks the direct path when C_in·C_out is below this (measured, see periodic_conv).
-DIRECT_MAX_CHANNELS2 = 64 * 64
+# ``auto`` picks the direct path for K = 1 and below this many multiply-adds K²·N·H·W·C_in·C_out (see periodic_conv).
+DIRECT_MAX_WORK = 1 << 27
 
 
 def _check(z: np.ndarray, w: np.ndarray) -> None:
@@ -116,7 +116,7 @@ def _combine(center, s, d, cos, sin, re, im):
             im[e] += b * dt[e]
 
 
-@numba.njit(parallel=False, **NUMBA_OPTS)
+@numba.njit(parallel=True, **NUMBA_OPTS)
 def _fourier_weight(w, cos, sin, out):
     """``out[f, 0] + i out[f, 1] = ω̂`` at the tile's frequencies, pairing each tap ``t`` with its mirror ``T−1−t``
     (the offsets negated): ``ω̂ = ω_center + Σ_{t < T/2} cos ψ_t (ω_t + ω_{T−1−t}) + i sin ψ_t (ω_t − ω_{T−1−t})``.
@@ -181,9 +181,11 @@ def periodic_conv_fourier(z: np.ndarray, w: np.ndarray) -> np.ndarray:
 def periodic_conv(z: np.ndarray, w: np.ndarray, method: str = "auto") -> np.ndarray:
     """Periodic convolution (module doc); output dtype is the common float dtype of ``z`` and ``w``.
 
-    ``method``: ``"fourier"``, ``"direct"``, or ``"auto"`` — the direct path when
-    ``C_in·C_out < DIRECT_MAX_CHANNELS2`` (tiny widths, where the FFTs and ω̂ cost more than the
-    ``K²`` small GEMMs), the Fourier path otherwise.
+    ``method``: ``"fourier"``, ``"direct"``, or ``"auto"``: the direct path for ``K = 1`` (one GEMM) and
+    for small layers, ``K²·N·H·W·C_in·C_out < DIRECT_MAX_WORK`` (2²⁷; there the FFTs and the Python loop
+    over tiles of ω̂ cost more than the ``K²`` GEMMs), the Fourier path otherwise. Rule measured on the
+    2-core development machine (one thread, float32): with K = 3 the paths break even near
+    ``N·H·W·C_in·C_out ≈ 2²⁵`` (e.g. N = 32, 16×16, 64 → 64 channels); with K = 5 already near 2²².
     """
     if method not in METHODS:
         raise ValueError(f"periodic_conv: method must be one of {METHODS}, got {method!r}")
@@ -191,7 +193,9 @@ def periodic_conv(z: np.ndarray, w: np.ndarray, method: str = "auto") -> np.ndar
     w = np.asarray(w)
     _check(z, w)
     if method == "auto":
-        method = "direct" if w.shape[2] * w.shape[3] < DIRECT_MAX_CHANNELS2 else "fourier"
+        k = w.shape[0]
+        small = k * k * z.shape[0] * z.shape[1] * z.shape[2] * w.shape[2] * w.shape[3] < DIRECT_MAX_WORK
+        method = "direct" if k == 1 or small else "fourier"
     return periodic_conv_direct(z, w) if method == "direct" else periodic_conv_fourier(z, w)
 
 

@@ -1,0 +1,150 @@
+"""Periodic convolution: every path against the slow reference and against PyTorch's circular conv2d, on
+non-square maps, K = 1, 3, 5, float32 and float64; the Fourier path's pieces (ω̂ kernel, Hermitian
+frequency set, tiling) against direct computations; bad input raises ValueError."""
+import numpy as np
+import pytest
+import torch
+
+from randnet import conv, periodic_conv, reference_periodic_conv
+from tests.helpers import assert_close
+
+METHODS = ("fourier", "direct", "auto")
+# (N, H, W, C_in, C_out, K): non-square and odd/even maps, kernels wider than the map, several tiles of C_out
+SHAPES = [(2, 6, 5, 3, 4, 3), (3, 4, 7, 5, 2, 5), (1, 8, 8, 4, 6, 1), (2, 3, 2, 2, 3, 5), (2, 5, 6, 6, 130, 3),
+          (1, 1, 4, 3, 2, 3)]
+# relative accuracy, max |error| / max |reference|, that each dtype must reach
+REL = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+def _case(shape, dtype, seed=0):
+    n, h, w, cin, cout, k = shape
+    rng = np.random.default_rng(seed)
+    z = (rng.standard_normal((n, h, w, cin)) + 0.5).astype(dtype)
+    wt = (rng.standard_normal((k, k, cin, cout)) / np.sqrt(k * k * cin)).astype(dtype)
+    return z, wt
+
+
+def _assert_rel(actual, expected, rel, msg=""):
+    assert_close(actual, expected, rtol=0, atol=rel * float(np.max(np.abs(expected))), msg=msg)
+
+
+def _torch_circular_conv(z, w):
+    """PyTorch: circular padding K//2, then conv2d (a cross-correlation), in float64, channels-last in and out."""
+    zt = torch.from_numpy(np.asarray(z, np.float64).transpose(0, 3, 1, 2).copy())
+    wt = torch.from_numpy(np.asarray(w, np.float64).transpose(3, 2, 0, 1).copy())  # (C_out, C_in, K, K)
+    p = w.shape[0] // 2
+    padded = torch.nn.functional.pad(zt, (p, p, p, p), mode="circular") if p else zt
+    return torch.nn.functional.conv2d(padded, wt).numpy().transpose(0, 2, 3, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("method", METHODS)
+def test_paths_match_reference_and_torch(method, shape, dtype):
+    z, w = _case(shape, dtype)
+    x = periodic_conv(z, w, method=method)
+    assert x.dtype == dtype and x.shape == shape[:3] + (shape[4],)
+    ref = reference_periodic_conv(z, w)
+    _assert_rel(x, ref, REL[dtype], msg="vs reference")
+    _assert_rel(x, _torch_circular_conv(z, w), REL[dtype], msg="vs torch")
+
+
+def test_reference_matches_torch_nn_conv2d_module():
+    """The reference itself against torch.nn.Conv2d(padding_mode='circular') on the module's own weights."""
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((2, 7, 5, 3))
+    module = torch.nn.Conv2d(3, 4, 3, padding=1, padding_mode="circular", bias=False).double()
+    w = module.weight.detach().numpy().transpose(2, 3, 1, 0)
+    with torch.no_grad():
+        expected = module(torch.from_numpy(z.transpose(0, 3, 1, 2).copy())).numpy().transpose(0, 2, 3, 1)
+    _assert_rel(reference_periodic_conv(z, w), expected, 1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_fourier_tiling_does_not_change_the_result(monkeypatch, dtype):
+    """One frequency per tile and 4-channel column tiles (C_out = 10: the last tile zero-padded) give the same x."""
+    z, w = _case((2, 6, 5, 3, 10, 3), dtype, seed=2)
+    whole = conv.periodic_conv_fourier(z, w)
+    monkeypatch.setattr(conv, "TILE_COLUMNS", 4)
+    monkeypatch.setattr(conv, "TILE_BYTES", 1)
+    tiled = conv.periodic_conv_fourier(z, w)
+    _assert_rel(tiled, whole, 4 * np.finfo(dtype).eps)
+    _assert_rel(tiled, reference_periodic_conv(z, w), REL[dtype])
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 7])
+def test_fourier_weight_kernel_matches_explicit_dft(k):
+    """_fourier_weight against ω̂[f] = Σ_{i,j} ω[i, j] e^{iψ}, ψ = 2π (k_f (i−p)/H + l_f (j−p)/W), every tap explicit."""
+    h, wd, cin, cout = 6, 7, 3, 5
+    w = np.random.default_rng(k).standard_normal((k, k, cin, cout))
+    freqs = conv.independent_frequencies(h, wd)
+    cos, sin = conv._phase_tables(h, wd, k, freqs, np.float64)
+    out = np.empty((len(freqs), 2, cin * cout))
+    conv._fourier_weight(w.reshape(k * k, cin * cout), cos, sin, out)
+    fk, fl = np.divmod(freqs, wd // 2 + 1)
+    off = np.arange(k) - k // 2
+    psi = 2 * np.pi * (fk[:, None, None] * off[None, :, None] / h + fl[:, None, None] * off[None, None, :] / wd)
+    expected = np.einsum("fij,ijco->fco", np.exp(1j * psi), w).reshape(len(freqs), -1)
+    assert_close(out[:, 0], expected.real, rtol=0, atol=1e-13)
+    assert_close(out[:, 1], expected.imag, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("h,wd", [(4, 6), (5, 7), (6, 1), (1, 2), (3, 4)])
+def test_independent_frequencies_and_their_conjugates_rebuild_rfft2(h, wd):
+    """The kept frequencies plus x̂[H−k, l] = conj(x̂[k, l]) in the Hermitian columns give rfft2 of a real map."""
+    wh = wd // 2 + 1
+    keep = conv.independent_frequencies(h, wd)
+    assert len(np.unique(keep)) == len(keep)
+    x = np.random.default_rng(0).standard_normal((h, wd))
+    full = np.fft.rfft2(x).ravel()
+    rebuilt = np.full(h * wh, np.nan, dtype=complex)
+    rebuilt[keep] = full[keep]
+    rebuilt = rebuilt.reshape(h, wh)
+    ks = np.arange(h // 2 + 1, h)
+    for col in ({0, wd // 2} if wd % 2 == 0 else {0}):
+        rebuilt[ks, col] = np.conj(rebuilt[h - ks, col])
+    assert not np.any(np.isnan(rebuilt))
+    assert_close(rebuilt.real, full.reshape(h, wh).real, atol=1e-14)
+    assert_close(rebuilt.imag, full.reshape(h, wh).imag, atol=1e-14)
+    fk, fl = np.divmod(keep, wh)
+    self_conjugate = np.sum(((fl == 0) | ((wd % 2 == 0) & (fl == wd // 2))) & (fk == (h - fk) % h))
+    assert 2 * len(keep) - self_conjugate == h * wd  # exactly the real degrees of freedom: none missing, none twice
+
+
+def test_dtype_follows_the_inputs():
+    z, w = _case((1, 4, 4, 2, 3, 3), np.float32)
+    for method in ("fourier", "direct"):
+        assert periodic_conv(z, w, method).dtype == np.float32
+        assert periodic_conv(z, w.astype(np.float64), method).dtype == np.float64
+        assert periodic_conv(z.astype(np.int64), w.astype(np.int64), method).dtype == np.float64
+
+
+def test_auto_picks_direct_for_small_layers_and_k1_and_fourier_for_large(monkeypatch):
+    calls = []
+    monkeypatch.setattr(conv, "periodic_conv_fourier", lambda z, w: calls.append("fourier"))
+    monkeypatch.setattr(conv, "periodic_conv_direct", lambda z, w: calls.append("direct"))
+    small = (np.zeros((2, 4, 4, 3)), np.zeros((3, 3, 3, 4)))
+    k1 = (np.zeros((32, 16, 16, 64)), np.zeros((1, 1, 64, 64)))
+    large = (np.zeros((32, 16, 16, 64)), np.zeros((3, 3, 64, 64)))  # 9·32·256·64·64 ≥ DIRECT_MAX_WORK
+    for z, w in (small, k1, large):
+        conv.periodic_conv(z, w)
+    assert calls == ["direct", "direct", "fourier"]
+
+
+@pytest.mark.parametrize("z_shape,w_shape,match", [
+    ((2, 4, 4, 3), (2, 2, 3, 4), "odd"),
+    ((2, 4, 4, 3), (3, 3, 5, 4), "C_in"),
+    ((4, 4, 3), (3, 3, 3, 4), "z must be"),
+    ((1, 2, 4, 4, 3), (3, 3, 3, 4), "z must be"),
+    ((2, 4, 4, 3), (3, 3, 3), "w must be"),
+    ((2, 4, 4, 3), (3, 1, 3, 4), "w must be"),
+])
+@pytest.mark.parametrize("method", METHODS)
+def test_bad_input_raises(z_shape, w_shape, match, method):
+    with pytest.raises(ValueError, match=match):
+        periodic_conv(np.zeros(z_shape), np.zeros(w_shape), method=method)
+
+
+def test_unknown_method_raises():
+    with pytest.raises(ValueError, match="method"):
+        periodic_conv(np.zeros((1, 3, 3, 1)), np.zeros((3, 3, 1, 1)), method="winograd")
