@@ -37,7 +37,7 @@ from theorems.base import Claim, Comparison, Hypothesis, register
 
 DELTA = 0.01
 """δ of Eq. 6's "≲": 1% of the layer's power ``P(y^l) = 1``; fixed, not fitted to the data."""
-WIDTHS = {"quick": (8, 16, 32, 64), "full": (16, 32, 64, 128, 256, 512, 1024)}
+WIDTHS = {"quick": (8, 16, 32, 64, 128), "full": (16, 32, 64, 128, 256, 512, 1024)}
 
 
 def hypotheses(config: NetConfig) -> list[Hypothesis]:
@@ -73,4 +73,4 @@ register(Claim(
               "ρ = ‖ν_γ‖² / (‖ν_γ‖² + ‖ν_β‖²).",
     configs=configs, hypotheses=hypotheses, measure=collapse_measure, comparisons=comparisons,
     negative_controls=negative_controls, reported=("ln_scaling_ratio", "linearity"), sweep="width",
-    plots=("comparison", "sweep_convergence", "power")))
+    realizations={"quick": 16, "full": 50}, plots=("comparison_log", "sweep_convergence", "power")))

@@ -116,6 +116,12 @@ def plot_comparison(result, out_dir, log: bool | None = None) -> list[Path]:
     return paths
 
 
+@register_plot("comparison_log")
+def plot_comparison_log(result, out_dir) -> list[Path]:
+    """:func:`plot_comparison` on a log scale (e.g. T1's ``ρ^{l−1}`` bound, a straight line)."""
+    return plot_comparison(result, out_dir, log=True)
+
+
 @register_plot("sweep_convergence")
 def plot_sweep_convergence(result, out_dir) -> list[Path]:
     """Per trend: the mean worst-cell excess over the prediction against the swept attribute, with its

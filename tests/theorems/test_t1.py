@@ -68,7 +68,7 @@ def test_default_configurations_sweep_the_width():
         configs = CLAIM.configs(mode)
         assert [c.width for c in configs] == list(t1.WIDTHS[mode]) and len({c.depth for c in configs}) == 1
         assert all(CLAIM.unmet(c) == [] for c in configs)
-    assert CLAIM.sweep == "width" and {"comparison", "sweep_convergence", "power"} <= set(CLAIM.plots)
+    assert CLAIM.sweep == "width" and {"comparison_log", "sweep_convergence", "power"} <= set(CLAIM.plots)
     assert CLAIM.configs("full")[-1].width == 1024 and CLAIM.configs("full")[-1].depth == 50
     with pytest.raises(ValueError, match="mode"):
         CLAIM.configs("medium")
