@@ -13,7 +13,6 @@ import datetime
 import json
 import os
 import platform
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
@@ -21,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .engine import ClaimResult, ConfigResult
+from .store import replace_atomically
 from .verdicts import FAIL, INCONCLUSIVE, PASS, UNMET, Judgement, Trend
 
 PACKAGES = ("numpy", "numba", "scipy", "torch", "randnet", "matplotlib", "joblib")
@@ -46,15 +46,7 @@ def machine() -> dict[str, Any]:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def _arr(a: np.ndarray) -> Any:

@@ -24,6 +24,34 @@ _KEY = "__key__"
 _SECONDS = "__seconds__"
 
 
+def _umask() -> int:
+    """The process umask (read from /proc where possible: setting it to query it is not thread-safe)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def replace_atomically(path: Path, write) -> None:
+    """``write(tmp)`` into a temporary file beside ``path``, then ``os.replace`` it (readable as a normal file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def config_digest(config: Any) -> str:
     """``config.digest()`` when it exists, else a SHA-256 prefix of ``describe()`` as sorted JSON."""
     if hasattr(config, "digest"):
@@ -70,16 +98,13 @@ class Store:
             raise ValueError(f"quantity names {sorted(reserved)} are reserved by the store")
         path = self.path(claim_key, digest, seed, k)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **values, **{_KEY: np.array(self._key(claim_key, digest, seed, k)),
-                                         _SECONDS: np.array(seconds)})
+        extra = {_KEY: np.array(self._key(claim_key, digest, seed, k)), _SECONDS: np.array(seconds)}
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                np.savez(f, **values, **extra)
                 f.flush()
                 os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)  # mkstemp makes it private
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+
+        replace_atomically(path, write)
         return path

@@ -38,13 +38,13 @@ import io
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .store import replace_atomically
 from .verdicts import PASS
 
 ID_COLUMNS = ("claim", "config_digest", "config_label")
@@ -253,34 +253,6 @@ def _csv_text(table: Table) -> str:
     return buf.getvalue()
 
 
-def _umask() -> int:
-    """The process umask (read from /proc where possible: setting it to query it is not thread-safe)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _replace_atomically(path: Path, write) -> None:
-    """``write(tmp)`` into a temporary file beside ``path``, then ``os.replace`` it (readable as a normal file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_table(table: Table, stem: str | os.PathLike, formats: Sequence[str] = ("csv", "parquet")) -> list[Path]:
     """Write ``stem.csv`` (always, floats with full precision) and ``stem.parquet`` (when pyarrow is
     installed and ``"parquet"`` is asked for), each atomically; returns the paths written."""
@@ -291,7 +263,7 @@ def write_table(table: Table, stem: str | os.PathLike, formats: Sequence[str] = 
     out = []
     text = _csv_text(table)
     path = stem.with_suffix(".csv")
-    _replace_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    replace_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     out.append(path)
     if "parquet" in formats:
         try:
@@ -300,7 +272,7 @@ def write_table(table: Table, stem: str | os.PathLike, formats: Sequence[str] = 
             return out
         arrow = to_arrow(table)
         path = stem.with_suffix(".parquet")
-        _replace_atomically(path, lambda tmp: pq.write_table(arrow, tmp))
+        replace_atomically(path, lambda tmp: pq.write_table(arrow, tmp))
         out.append(path)
     return out
 
@@ -416,7 +388,7 @@ def write_min_width_csv(rows: Sequence[MinWidth], path: str | os.PathLike) -> Pa
                "verdicts": " ".join(f"{w}:{v}" for w, v in zip(m.widths, m.verdicts))})
     path = Path(path)
     text = _csv_text(t)
-    _replace_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    replace_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return path
 
 

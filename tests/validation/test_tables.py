@@ -11,7 +11,7 @@ import pytest
 import theorems
 from randnet import DatasetSpec, NetConfig
 from theorems.base import Claim, Comparison, Hypothesis
-from validation import tables
+from validation import store, tables
 from validation.engine import run_claim
 from validation.store import Store, config_digest
 
@@ -91,7 +91,7 @@ def test_csv_and_parquet_round_trip(tmp_path, toy_result):
     assert arrow.column("value").to_pylist() == [r["value"] for r in rows]
     assert arrow.column("cell").to_pylist() == [r["cell"] for r in rows]
     assert not list((tmp_path / "out").glob("*.tmp")), "temporary files left behind"
-    assert all(p.stat().st_mode & 0o777 == 0o666 & ~tables._umask() for p in paths)  # not mkstemp's 0600
+    assert all(p.stat().st_mode & 0o777 == 0o666 & ~store._umask() for p in paths)  # not mkstemp's 0600
     csv_only = tables.write_table(t, tmp_path / "csv_only", formats=("csv",))
     assert [p.suffix for p in csv_only] == [".csv"]
     with pytest.raises(ValueError, match="unknown table format"):
