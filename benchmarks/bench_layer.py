@@ -10,7 +10,7 @@
    ReLU, statistics in float64; ε = 1e-5. Both float32, same number of threads (torch, numba, BLAS, FFT).
    The two results are checked against each other before timing. Times are medians over repeats
    after warm-up; "outside conv" is the share of the project's layer spent after the convolution.
-2. Memory. Peak RSS of a subprocess streaming :func:`randnet.layer_stream` at depth 10 and depth 100.
+2. Memory. Peak RSS (VmHWM, Linux) of a subprocess streaming :func:`randnet.layer_stream` at depth 10 and depth 100.
 3. ``--reference``: one realization of the paper's reference configuration (C = 1024, N = 128, 16×16,
    depth 50) through ``layer_stream`` — minutes.
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ import torch  # noqa: E402
 import randnet  # noqa: E402
 from randnet import Layer, NetConfig, layer_statistics, layer_stream, periodic_conv, realization_seed, \
     reference_config, sample_layer  # noqa: E402
+from randnet.conv import auto_method  # noqa: E402
 from randnet.kernels import normalize_activate  # noqa: E402
 
 CONFIGS = [(32, 16, 256), (32, 16, 512), (16, 16, 1024)]  # (N, H = W, C)
@@ -59,6 +59,7 @@ class TorchLayer:
         k, _, cin, cout = params.weight.shape
         self.conv = torch.nn.Conv2d(cin, cout, k, padding=k // 2, padding_mode="circular", bias=False)
         self.conv.weight.data = torch.from_numpy(params.weight.transpose(3, 2, 0, 1).copy())
+        self.conv.requires_grad_(False)
         self.gamma = torch.from_numpy(params.gamma).view(1, -1, 1, 1)
         self.beta = torch.from_numpy(params.beta).view(1, -1, 1, 1)
         self.norm = norm
@@ -120,7 +121,7 @@ def median_times(fns, repeats):
 def bench_layers(repeats, norm, quick):
     print(f"\n== layer time, float32, norm {norm}, ReLU (median of {repeats}; ms) ==")
     head = f"{'N':>3} {'H':>3} {'C':>5} {'K':>2} | {'torch layer':>11} {'project':>8} {'ratio':>6} | " \
-           f"{'torch conv':>10} {'our conv':>8} {'outside conv':>12} | {'max rel diff':>12}"
+           f"{'torch conv':>10} {'our conv':>8} {'(path)':>9} {'outside conv':>12} | {'max rel diff':>12}"
     print(head)
     rng = np.random.default_rng(0)
     for k in KERNELS:
@@ -138,27 +139,30 @@ def bench_layers(repeats, norm, quick):
                               "our_conv": lambda: periodic_conv(z, params.weight)}, repeats)
             outside = 1 - t["our_conv"] / t["ours"]
             print(f"{n:>3} {h:>3} {c:>5} {k:>2} | {t['torch']:>11.1f} {t['ours']:>8.1f} {t['torch'] / t['ours']:>5.2f}x | "
-                  f"{t['torch_conv']:>10.1f} {t['our_conv']:>8.1f} {outside:>11.0%} | {diff:>12.1e}", flush=True)
+                  f"{t['torch_conv']:>10.1f} {t['our_conv']:>8.1f} {auto_method(z.shape, params.weight.shape):>9} "
+                  f"{outside:>11.0%} | {diff:>12.1e}", flush=True)
             if quick:
                 break
 
 
 # -- memory ------------------------------------------------------------------------------------
 MEMORY_CHILD = """
-import resource, sys
+import sys
 from randnet import DatasetSpec, NetConfig, layer_stream, realization_seed
 depth, width, n = map(int, sys.argv[1:])
 cfg = NetConfig(widths=width, depth=depth, norm="bn", dtype="float32", dataset=DatasetSpec(n=n, height=16, width=16))
 for _ in layer_stream(cfg, realization_seed(0, 0)):
     pass
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+# VmHWM: this process's peak RSS (ru_maxrss would include the forking parent's, kept across exec)
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")))  # KiB
 """
 
 
 def bench_memory(width, n):
     print(f"\n== peak memory of layer_stream (bn, C={width}, N={n}, 16x16, float32), one subprocess per depth ==")
     peaks = {}
-    for depth in (10, 100):
+    subprocess.run([sys.executable, "-c", MEMORY_CHILD, "1", str(width), str(n)], check=True, capture_output=True)
+    for depth in (10, 100):  # after a warm-up run that fills numba's cache: compiling would add to the peak
         t0 = time.perf_counter()
         res = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(depth), str(width), str(n)],
                              capture_output=True, text=True, check=True)
@@ -167,17 +171,22 @@ def bench_memory(width, n):
     print(f"depth 100 / depth 10: {peaks[100] / peaks[10]:.3f}")
 
 
+def peak_rss_mib():
+    """Peak resident memory of this process (VmHWM), MiB."""
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024
+
+
 def bench_reference(norm):
     cfg = reference_config(norm=norm)
     print(f"\n== reference realization: {cfg.label()}, N={cfg.dataset.n}, 16x16, K={cfg.kernel_size}, float32 ==")
     t0 = time.perf_counter()
     for s in layer_stream(cfg, realization_seed(0, 0)):
         if s.index in (1, 10, 25, 50):
-            print(f"  layer {s.index:>2}: {time.perf_counter() - t0:7.1f} s elapsed, 1 - P(mu_c(y)) = {s.noncollapsed_y:.4f}",
-                  flush=True)
+            print(f"  layer {s.index:>2}: {time.perf_counter() - t0:7.1f} s elapsed, "
+                  f"1 - P(mu_c(y)) = {s.noncollapsed_y:.4f}", flush=True)
     total = time.perf_counter() - t0
     print(f"total {total:.1f} s, {total / cfg.depth:.2f} s per layer (incl. sampling the weights), "
-          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+          f"peak RSS of this process so far {peak_rss_mib():.0f} MiB")
 
 
 def main():

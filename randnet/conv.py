@@ -20,9 +20,9 @@ Two paths compute it:
 
       [x̂_r; x̂_i] = [[ẑ_r, −ẑ_i], [ẑ_i, ẑ_r]] · [ω̂_r; ω̂_i]      ((2N × 2C_in)·(2C_in × C_out)),
 
-  and ``ω̂`` is built tile by tile (a few frequencies × ``TILE_COLUMNS`` output channels, by
-  :func:`_fourier_weight`) right before its GEMM, so that it stays in cache and memory does not
-  grow with ``F·C_in·C_out``.
+  and ``ω̂`` is built tile by tile (a block of frequencies × a block of output channels, by
+  :func:`_fourier_weight`, sized by :func:`_tiles`) right before its GEMM, so that it stays in cache
+  and memory does not grow with ``F·C_in·C_out``.
 """
 from __future__ import annotations
 
@@ -32,13 +32,15 @@ import scipy.fft
 
 NUMBA_OPTS = dict(cache=True)
 METHODS = ("auto", "fourier", "direct")
-# A tile of ω̂ covers at most TILE_COLUMNS output channels and about TILE_BYTES (its frequencies).
-TILE_COLUMNS = 128
-TILE_BYTES = 4 << 20
-# Elements of ω per block of the parallel ω̂ kernel.
+# Bytes of one tile of ω̂ (its frequencies × C_in × its output channels; see _tiles).
+TILE_BYTES = 8 << 20
+# Elements of ω per block of the ω̂ kernel (its scratch rows stay in L1/L2 across the tile's frequencies).
 WEIGHT_BLOCK = 2048
-# ``auto`` picks the direct path for K = 1 and below this many multiply-adds K²·N·H·W·C_in·C_out (see periodic_conv).
+# ``auto`` (see periodic_conv): the direct path below this many multiply-adds K²·N·H·W·C_in·C_out, and where
+# the measured time ratio fourier / direct ≈ FOURIER_PER_INPUT / N + FOURIER_PER_TAP / K² is not below 1.
 DIRECT_MAX_WORK = 1 << 27
+FOURIER_PER_INPUT = 11.0
+FOURIER_PER_TAP = 3.3
 
 
 def _check(z: np.ndarray, w: np.ndarray) -> None:
@@ -84,7 +86,8 @@ def independent_frequencies(h: int, wd: int) -> np.ndarray:
 
 
 def _phase_tables(h: int, wd: int, k: int, freqs: np.ndarray, dt) -> tuple[np.ndarray, np.ndarray]:
-    """``cos ψ``, ``sin ψ`` of shape ``(F, K²//2)``, ``ψ = 2π (k (i−p)/H + l (j−p)/W)`` for taps ``t = iK + j < K²//2``."""
+    """``cos ψ``, ``sin ψ`` of shape ``(F, K²//2)`` for the taps ``t = iK + j < K²//2``:
+    ``ψ = 2π (k (i−p)/H + l (j−p)/W)``."""
     p = k // 2
     wh = wd // 2 + 1
     fk, fl = np.divmod(freqs, wh)
@@ -116,16 +119,21 @@ def _combine(center, s, d, cos, sin, re, im):
             im[e] += b * dt[e]
 
 
-@numba.njit(parallel=True, **NUMBA_OPTS)
+@numba.njit(**NUMBA_OPTS)
 def _fourier_weight(w, cos, sin, out):
     """``out[f, 0] + i out[f, 1] = ω̂`` at the tile's frequencies, pairing each tap ``t`` with its mirror ``T−1−t``
-    (the offsets negated): ``ω̂ = ω_center + Σ_{t < T/2} cos ψ_t (ω_t + ω_{T−1−t}) + i sin ψ_t (ω_t − ω_{T−1−t})``.
+    (the offsets negated):
 
-    ``w`` is the tile of ω flattened to ``(T, C_in·C_tile)``, ``out`` is ``(F_tile, 2, C_in·C_tile)``.
+        ω̂ = ω_center + Σ_{t < T/2} cos ψ_t (ω_t + ω_{T−1−t}) + i sin ψ_t (ω_t − ω_{T−1−t}).
+
+
+    ``w`` is the tile of ω flattened to ``(T, C_in·C_tile)``, ``out`` is ``(F_tile, 2, C_in·C_tile)``. Serial on
+    purpose: it alternates with multi-threaded GEMMs, and numba's OpenMP threads spinning after a parallel
+    region slow the BLAS threads that follow (measured: 1.5× slower layers on 2 cores).
     """
     taps, size = w.shape
     half = taps // 2
-    for b in numba.prange((size + WEIGHT_BLOCK - 1) // WEIGHT_BLOCK):
+    for b in range((size + WEIGHT_BLOCK - 1) // WEIGHT_BLOCK):
         lo = b * WEIGHT_BLOCK
         hi = min(size, lo + WEIGHT_BLOCK)
         s = np.empty((half, hi - lo), w.dtype)
@@ -134,6 +142,21 @@ def _fourier_weight(w, cos, sin, out):
             _pair(w[t, lo:hi], w[taps - 1 - t, lo:hi], s[t], d[t])
         for f in range(out.shape[0]):
             _combine(w[half, lo:hi], s, d, cos[f], sin[f], out[f, 0, lo:hi], out[f, 1, lo:hi])
+
+
+def _tiles(n_freqs: int, n: int, cin: int, cout: int, itemsize: int) -> tuple[int, int]:
+    """Frequencies ``f_b`` and output channels ``c_b`` of a tile of ω̂, ``f_b·2·C_in·c_b·itemsize ≤ TILE_BYTES``.
+
+    Building the tiles reads ω once per block of frequencies (``36·C_in·C_out·F/f_b`` bytes for K = 3) and
+    the GEMMs read the left-hand sides once per block of columns (``16·F·N·C_in·C_out/c_b``): their sum
+    is least at ``f_b ≈ 1.5·sqrt(P/N)``, ``c_b = P/f_b``, with ``P = f_b·c_b`` the tile's budget.
+    """
+    budget = max(1, TILE_BYTES // (2 * cin * itemsize))
+    fb = int(np.clip(round(1.5 * np.sqrt(budget / n)), 1, n_freqs))
+    blocks = -(-cout // max(16, budget // fb))
+    per_block = -(-cout // blocks)
+    cb = cout if blocks == 1 else (per_block + 15) // 16 * 16  # equal blocks of a multiple of 16 channels
+    return fb, cb
 
 
 def periodic_conv_fourier(z: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -147,13 +170,12 @@ def periodic_conv_fourier(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     xf = np.empty((n, h * wh, cout), dtype=zf.dtype)
     freqs = independent_frequencies(h, wd)
     cos, sin = _phase_tables(h, wd, k, freqs, dt)
-    co = min(cout, TILE_COLUMNS)
+    fb, co = _tiles(len(freqs), n, cin, cout, dt.itemsize)
     tiles = -(-cout // co)
     # ω as (tile, T, C_in·C_tile), zero-padded to whole tiles
     taps = np.zeros((k * k, cin, tiles * co), dtype=dt)
     taps[..., :cout] = w.reshape(k * k, cin, cout)
     taps = np.ascontiguousarray(taps.reshape(k * k, cin, tiles, co).transpose(2, 0, 1, 3)).reshape(tiles, k * k, -1)
-    fb = int(max(1, min(len(freqs), TILE_BYTES // (2 * cin * co * dt.itemsize))))
     lhs = np.empty((fb, 2 * n, 2 * cin), dtype=dt)
     wf = np.empty((fb, 2, cin * co), dtype=dt)
     prod = np.empty((fb, 2 * n, co), dtype=dt)
@@ -178,14 +200,29 @@ def periodic_conv_fourier(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     return scipy.fft.irfft2(xf, s=(h, wd), axes=(1, 2), workers=workers)
 
 
+def auto_method(z_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> str:
+    """The path ``periodic_conv(z, w, "auto")`` takes: ``"fourier"`` where it is expected to be faster.
+
+    Its time relative to the direct path is about ``11/N + 3.3/K²``: building ω̂ (independent of N)
+    takes as long as the direct path on about 11 inputs, and the Fourier GEMMs do ``4·F ≈ 2·H·W`` real
+    products per entry of ω against the direct path's ``K²·H·W``, at a lower rate (N-row GEMMs). So it is
+    direct for ``K = 1``, for ``N ≤ 17`` when ``K = 3``, ``N ≤ 12`` when ``K = 5``, and for small layers
+    (``K²·N·H·W·C_in·C_out < 2²⁷``, where FFTs and per-tile overheads dominate); Fourier otherwise.
+    Constants measured on the 2-core development machine with one thread (as in the Monte Carlo
+    workers), float32, 16×16 maps, C = 256…1024, N = 16…128; e.g. N = 32, C = 512: Fourier 0.7× the
+    direct time with K = 3, 0.3× with K = 5.
+    """
+    n, h, wd, _ = z_shape
+    k, _, cin, cout = w_shape
+    small = k * k * n * h * wd * cin * cout < DIRECT_MAX_WORK
+    faster = FOURIER_PER_INPUT / n + FOURIER_PER_TAP / (k * k) < 1
+    return "fourier" if faster and not small else "direct"
+
+
 def periodic_conv(z: np.ndarray, w: np.ndarray, method: str = "auto") -> np.ndarray:
     """Periodic convolution (module doc); output dtype is the common float dtype of ``z`` and ``w``.
 
-    ``method``: ``"fourier"``, ``"direct"``, or ``"auto"``: the direct path for ``K = 1`` (one GEMM) and
-    for small layers, ``K²·N·H·W·C_in·C_out < DIRECT_MAX_WORK`` (2²⁷; there the FFTs and the Python loop
-    over tiles of ω̂ cost more than the ``K²`` GEMMs), the Fourier path otherwise. Rule measured on the
-    2-core development machine (one thread, float32): with K = 3 the paths break even near
-    ``N·H·W·C_in·C_out ≈ 2²⁵`` (e.g. N = 32, 16×16, 64 → 64 channels); with K = 5 already near 2²².
+    ``method``: ``"fourier"``, ``"direct"``, or ``"auto"`` (:func:`auto_method`).
     """
     if method not in METHODS:
         raise ValueError(f"periodic_conv: method must be one of {METHODS}, got {method!r}")
@@ -193,9 +230,7 @@ def periodic_conv(z: np.ndarray, w: np.ndarray, method: str = "auto") -> np.ndar
     w = np.asarray(w)
     _check(z, w)
     if method == "auto":
-        k = w.shape[0]
-        small = k * k * z.shape[0] * z.shape[1] * z.shape[2] * w.shape[2] * w.shape[3] < DIRECT_MAX_WORK
-        method = "direct" if k == 1 or small else "fourier"
+        method = auto_method(z.shape, w.shape)
     return periodic_conv_direct(z, w) if method == "direct" else periodic_conv_fourier(z, w)
 
 

@@ -60,9 +60,10 @@ class InstanceMoments:
 
 # -- kernels -----------------------------------------------------------------------------
 @numba.njit(**NUMBA_OPTS)
-def _slab_moments(y, z, n, out):
-    """Two-pass float64 moments of input ``n`` into ``out[:, n]``: rows mean_y, var_y, mean_z, var_z, cov, min_y, max_y."""
-    _, h, w, c = y.shape
+def _slab_moments(y, z, out):
+    """Two-pass float64 moments of one input's ``y, z`` (each ``(H, W, C)``) into ``out`` ``(7, C)``: rows
+    mean_y, var_y, mean_z, var_z, cov_yz, min_y, max_y."""
+    h, w, c = y.shape
     inv = 1.0 / (h * w)
     sy = np.zeros(c)
     sz = np.zeros(c)
@@ -70,10 +71,12 @@ def _slab_moments(y, z, n, out):
     hi = np.full(c, -np.inf)
     for p in range(h):
         for q in range(w):
+            yr = y[p, q]
+            zr = z[p, q]
             for k in range(c):
-                yv = np.float64(y[n, p, q, k])
+                yv = np.float64(yr[k])
                 sy[k] += yv
-                sz[k] += z[n, p, q, k]
+                sz[k] += zr[k]
                 lo[k] = min(lo[k], yv)
                 hi[k] = max(hi[k], yv)
     my = sy * inv
@@ -83,20 +86,21 @@ def _slab_moments(y, z, n, out):
     cyz = np.zeros(c)
     for p in range(h):
         for q in range(w):
+            yr = y[p, q]
+            zr = z[p, q]
             for k in range(c):
-                dy = y[n, p, q, k] - my[k]
-                dz = z[n, p, q, k] - mz[k]
+                dy = yr[k] - my[k]
+                dz = zr[k] - mz[k]
                 vy[k] += dy * dy
                 vz[k] += dz * dz
                 cyz[k] += dy * dz
-    for k in range(c):
-        out[0, n, k] = my[k]
-        out[1, n, k] = vy[k] * inv
-        out[2, n, k] = mz[k]
-        out[3, n, k] = vz[k] * inv
-        out[4, n, k] = cyz[k] * inv
-        out[5, n, k] = lo[k]
-        out[6, n, k] = hi[k]
+    out[0] = my
+    out[1] = vy * inv
+    out[2] = mz
+    out[3] = vz * inv
+    out[4] = cyz * inv
+    out[5] = lo
+    out[6] = hi
 
 
 @numba.njit(**NUMBA_OPTS)
@@ -128,31 +132,40 @@ def _activate(code, slope, u, out):
             out[k] = max(u[k], 0) + np.log1p(np.exp(-abs(u[k])))
 
 
+@numba.njit(**NUMBA_OPTS)
+def _layer_input(x, shift, denom, gamma, beta, code, slope, post_mean, post_denom, y, z):
+    """One input (``(H, W, C)`` slabs): ``y = (x − shift) / denom`` in float64, rounded; ``z = φ(γ y + β)``,
+    then ``(z − post_mean) / post_denom`` when ``post_mean`` is not empty."""
+    h, w, c = x.shape
+    u = np.empty(c, x.dtype)
+    for p in range(h):
+        for q in range(w):
+            xr = x[p, q]
+            yr = y[p, q]
+            zr = z[p, q]
+            for k in range(c):
+                yr[k] = (xr[k] - shift[k]) / denom[k]
+            for k in range(c):
+                u[k] = gamma[k] * yr[k] + beta[k]
+            _activate(code, slope, u, zr)
+            if post_mean.size:
+                for k in range(c):
+                    zr[k] = (zr[k] - post_mean[k]) / post_denom[k]
+
+
 @numba.njit(parallel=True, **NUMBA_OPTS)
 def _layer_kernel(x, shift, denom, gamma, beta, code, slope, post_mean, post_denom, y, z, out):
-    """``y = (x − shift) / denom`` (float64, rounded), ``z = φ(γ y + β)`` [``(z − post_mean) / post_denom``], moments."""
-    nx, h, w, c = x.shape
-    post = post_mean.size > 0
-    for n in numba.prange(nx):
-        u = np.empty(c, x.dtype)
-        for p in range(h):
-            for q in range(w):
-                for k in range(c):
-                    y[n, p, q, k] = (x[n, p, q, k] - shift[n, k]) / denom[n, k]
-                for k in range(c):
-                    u[k] = gamma[k] * y[n, p, q, k] + beta[k]
-                zr = z[n, p, q]
-                _activate(code, slope, u, zr)
-                if post:
-                    for k in range(c):
-                        zr[k] = (zr[k] - post_mean[k]) / post_denom[k]
-        _slab_moments(y, z, n, out)
+    """:func:`_layer_input` then :func:`_slab_moments` for each input ``n`` (``out`` is ``(N, 7, C)``). The loops
+    live in those functions: numba vectorizes them there, not inside a ``prange`` body."""
+    for n in numba.prange(x.shape[0]):
+        _layer_input(x[n], shift[n], denom[n], gamma, beta, code, slope, post_mean, post_denom, y[n], z[n])
+        _slab_moments(y[n], z[n], out[n])
 
 
 @numba.njit(parallel=True, **NUMBA_OPTS)
 def _pair_kernel(y, z, out):
     for n in numba.prange(y.shape[0]):
-        _slab_moments(y, z, n, out)
+        _slab_moments(y[n], z[n], out[n])
 
 
 # -- the layer step ----------------------------------------------------------------------
@@ -172,15 +185,15 @@ def normalization_statistics(inst_mean: np.ndarray, inst_var: np.ndarray, kind: 
         mean, var = (np.repeat(a, c // g, axis=1) for a in input_moments(inst_mean, inst_var, g))
     elif kind == "bn":
         b = n if batch_size is None else batch_size
-        pooled = [channel_moments(inst_mean[i:i + b], inst_var[i:i + b]) for i in range(0, n, b)]
-        mean = np.concatenate([np.broadcast_to(m, (min(b, n - i), c)) for i, (m, _) in zip(range(0, n, b), pooled)])
-        var = np.concatenate([np.broadcast_to(v, (min(b, n - i), c)) for i, (_, v) in zip(range(0, n, b), pooled)])
+        mean, var = np.empty((n, c)), np.empty((n, c))
+        for i in range(0, n, b):  # each mini-batch pools its own inputs
+            mean[i:i + b], var[i:i + b] = channel_moments(inst_mean[i:i + b], inst_var[i:i + b])
     else:
         raise ValueError(f"no fused statistics for normalization {kind!r}; choose one of {', '.join(FUSED_NORMS)}")
     denom = np.sqrt(var + eps)
     if np.any(denom == 0):
         raise ZeroDivisionError("normalization denominator is zero (a constant slice with ε = 0)")
-    return np.ascontiguousarray(mean), denom
+    return mean, denom
 
 
 def proxy_statistics(gamma: np.ndarray, beta: np.ndarray, activation, eps: float = 0.0, method: str = "exact",
@@ -202,7 +215,8 @@ def normalize_activate(x: np.ndarray, kind: str, gamma: np.ndarray, beta: np.nda
                        proxy: tuple[np.ndarray, np.ndarray] | None = None
                        ) -> tuple[np.ndarray, np.ndarray, InstanceMoments]:
     """One layer's Eqs. 3–4: ``y = normalize(x, kind, groups, eps, batch_size)``, ``z = φ(γ ⊙ y + β)``, and their
-    :class:`InstanceMoments`; with ``proxy = (E, D)`` (:func:`proxy_statistics`) ``z = (φ(γ ⊙ y + β) − E) / D`` (Eq. 7).
+    :class:`InstanceMoments`; with ``proxy = (E, D)`` (:func:`proxy_statistics`),
+    ``z = (φ(γ ⊙ y + β) − E) / D`` (Eq. 7).
 
     ``y, z`` have ``x``'s dtype. A normalization or φ without a kernel is applied by numpy, the rest stays fused.
     """
@@ -221,7 +235,7 @@ def normalize_activate(x: np.ndarray, kind: str, gamma: np.ndarray, beta: np.nda
     code = _fused_code(act)
     post = (np.empty(0, dt), np.empty(0, dt)) if proxy is None else tuple(np.asarray(a).astype(dt) for a in proxy)
     y, z = np.empty_like(x), np.empty_like(x)
-    out = np.empty((7,) + var_x.shape)
+    out = np.empty((var_x.shape[0], 7, var_x.shape[1]))
     gamma, beta = (np.ascontiguousarray(a, dtype=dt) for a in (gamma, beta))
     if code is not None:
         _layer_kernel(src, shift, denom, gamma, beta, code, dt.type(LEAKY_SLOPE), post[0], post[1], y, z, out)
@@ -232,7 +246,7 @@ def normalize_activate(x: np.ndarray, kind: str, gamma: np.ndarray, beta: np.nda
         if proxy is not None:
             z = ((z - post[0]) / post[1]).astype(dt, copy=False)
         _pair_kernel(y, np.ascontiguousarray(z), out)
-    return y, z, InstanceMoments(mean_x, var_x, *out)
+    return y, z, InstanceMoments(mean_x, var_x, *out.transpose(1, 0, 2))
 
 
 def layer_moments(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> InstanceMoments:
@@ -240,6 +254,6 @@ def layer_moments(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> InstanceMoment
     x, y, z = _as_nhwc(x), _as_nhwc(y), _as_nhwc(z)
     if y.shape != z.shape:
         raise ValueError(f"shapes differ: {y.shape} vs {z.shape}")
-    out = np.empty((7, y.shape[0], y.shape[3]))
+    out = np.empty((y.shape[0], 7, y.shape[3]))
     _pair_kernel(y, z, out)
-    return InstanceMoments(*instance_moments(x), *out)
+    return InstanceMoments(*instance_moments(x), *out.transpose(1, 0, 2))

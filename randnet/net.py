@@ -176,7 +176,8 @@ def layer_statistics(layer: Layer, power_in: np.ndarray, data: np.ndarray | None
         index=layer.index, power_in=power_in, power_x=power_terms(m.mean_x, np.sqrt(m.var_x)),
         power_y=power_terms(m.mean_y, np.sqrt(m.var_y)), power_z=power_terms(m.mean_z, np.sqrt(m.var_z)),
         mean_x=mean_x, var_x=var_x, mean_y=mean_y, var_y=var_y, mean_z=mean_z, var_z=var_z,
-        input_mean_x=in_mean[:, 0], input_var_x=in_var[:, 0], residual_z=linearity_residual(var_y, var_z, m.channel_covariance()),
+        input_mean_x=in_mean[:, 0], input_var_x=in_var[:, 0],
+        residual_z=linearity_residual(var_y, var_z, m.channel_covariance()),
         y_min=m.min_y.min(axis=0), y_max=m.max_y.max(axis=0), gamma=g, beta=b, distance_to_input=distance,
     )
 

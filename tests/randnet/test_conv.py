@@ -65,8 +65,7 @@ def test_fourier_tiling_does_not_change_the_result(monkeypatch, dtype):
     """One frequency per tile and 4-channel column tiles (C_out = 10: the last tile zero-padded) give the same x."""
     z, w = _case((2, 6, 5, 3, 10, 3), dtype, seed=2)
     whole = conv.periodic_conv_fourier(z, w)
-    monkeypatch.setattr(conv, "TILE_COLUMNS", 4)
-    monkeypatch.setattr(conv, "TILE_BYTES", 1)
+    monkeypatch.setattr(conv, "_tiles", lambda n_freqs, n, cin, cout, itemsize: (1, 4))
     tiled = conv.periodic_conv_fourier(z, w)
     _assert_rel(tiled, whole, 4 * np.finfo(dtype).eps)
     _assert_rel(tiled, reference_periodic_conv(z, w), REL[dtype])
@@ -74,7 +73,7 @@ def test_fourier_tiling_does_not_change_the_result(monkeypatch, dtype):
 
 @pytest.mark.parametrize("k", [1, 3, 5, 7])
 def test_fourier_weight_kernel_matches_explicit_dft(k):
-    """_fourier_weight against ω̂[f] = Σ_{i,j} ω[i, j] e^{iψ}, ψ = 2π (k_f (i−p)/H + l_f (j−p)/W), every tap explicit."""
+    """_fourier_weight against ω̂[f] = Σ_{i,j} ω[i, j] e^{iψ}, ψ = 2π (k_f (i−p)/H + l_f (j−p)/W), all taps explicit."""
     h, wd, cin, cout = 6, 7, 3, 5
     w = np.random.default_rng(k).standard_normal((k, k, cin, cout))
     freqs = conv.independent_frequencies(h, wd)
@@ -119,16 +118,20 @@ def test_dtype_follows_the_inputs():
         assert periodic_conv(z.astype(np.int64), w.astype(np.int64), method).dtype == np.float64
 
 
-def test_auto_picks_direct_for_small_layers_and_k1_and_fourier_for_large(monkeypatch):
+@pytest.mark.parametrize("n,k,side,channels,expected", [
+    (2, 3, 4, 4, "direct"),        # tiny layer
+    (32, 1, 16, 64, "direct"),     # K = 1: one GEMM
+    (32, 3, 16, 64, "fourier"),    # 9·32·256·64·64 ≥ DIRECT_MAX_WORK and 11/32 + 3.3/9 < 1
+    (16, 3, 16, 256, "direct"),    # few inputs: building ω̂ costs more than the GEMMs save
+    (16, 5, 16, 256, "fourier"),   # ... but not with 25 taps
+])
+def test_auto_rule(monkeypatch, n, k, side, channels, expected):
     calls = []
     monkeypatch.setattr(conv, "periodic_conv_fourier", lambda z, w: calls.append("fourier"))
     monkeypatch.setattr(conv, "periodic_conv_direct", lambda z, w: calls.append("direct"))
-    small = (np.zeros((2, 4, 4, 3)), np.zeros((3, 3, 3, 4)))
-    k1 = (np.zeros((32, 16, 16, 64)), np.zeros((1, 1, 64, 64)))
-    large = (np.zeros((32, 16, 16, 64)), np.zeros((3, 3, 64, 64)))  # 9·32·256·64·64 ≥ DIRECT_MAX_WORK
-    for z, w in (small, k1, large):
-        conv.periodic_conv(z, w)
-    assert calls == ["direct", "direct", "fourier"]
+    z = np.broadcast_to(np.float32(0), (n, side, side, channels))
+    conv.periodic_conv(z, np.zeros((k, k, channels, channels), np.float32))
+    assert calls == [expected]
 
 
 @pytest.mark.parametrize("z_shape,w_shape,match", [
