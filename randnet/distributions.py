@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 KINDS = ("normal", "truncated_normal", "uniform", "rademacher", "constant")
 
@@ -81,9 +81,9 @@ class Distribution:
         k = self.kind
         if k == "normal":
             v = rng.normal(self.a, self.b, shape) if self.b > 0 else np.full(shape, self.a)
-        elif k == "truncated_normal":
-            t = stats.truncnorm(-self.a, self.a)
-            v = t.rvs(size=shape, random_state=rng) / math.sqrt(t.var())
+        elif k == "truncated_normal":  # inverse CDF: Φ⁻¹(U), U ~ U(Φ(−a), Φ(a)), rescaled to unit RMS
+            lo = special.ndtr(-self.a)
+            v = special.ndtri(rng.uniform(lo, 1.0 - lo, shape)) / math.sqrt(stats.truncnorm(-self.a, self.a).var())
         elif k == "uniform":
             v = rng.uniform(self.a, self.b, shape)
         elif k == "rademacher":

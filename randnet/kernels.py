@@ -26,8 +26,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, LEAKY_SLOPE, Activation, get_activation
 from .norms import NORMALIZATIONS, normalize
-from .proxy import gaussian_moments
-from .stats import _as_nhwc, channel_moments, input_moments, instance_moments
+from .stats import as_nhwc, channel_moments, input_moments, instance_moments
 
 NUMBA_OPTS = dict(cache=True)
 # φ's code in the kernels; an activation not listed here takes the unfused numpy path.
@@ -196,16 +195,6 @@ def normalization_statistics(inst_mean: np.ndarray, inst_var: np.ndarray, kind: 
     return mean, denom
 
 
-def proxy_statistics(gamma: np.ndarray, beta: np.ndarray, activation, eps: float = 0.0, method: str = "exact",
-                     n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Eq. 7's ``E_Y[φ(γ Y + β)]`` and ``sqrt(Var_Y[φ(γ Y + β)] + ε)``, ``Y ~ N(0, 1)``, per channel (float64)."""
-    mean, var = gaussian_moments(activation, np.asarray(beta, np.float64), np.asarray(gamma, np.float64), method, n)
-    denom = np.sqrt(var + eps)
-    if np.any(denom == 0):
-        raise ZeroDivisionError("proxy variance is zero for some channel (γ_c = 0 or φ constant) and ε = 0")
-    return mean, denom
-
-
 def _fused_code(act: Activation) -> int | None:
     return ACTIVATION_CODES.get(act.name) if ACTIVATIONS.get(act.name) is act else None
 
@@ -215,12 +204,12 @@ def normalize_activate(x: np.ndarray, kind: str, gamma: np.ndarray, beta: np.nda
                        proxy: tuple[np.ndarray, np.ndarray] | None = None
                        ) -> tuple[np.ndarray, np.ndarray, InstanceMoments]:
     """One layer's Eqs. 3–4: ``y = normalize(x, kind, groups, eps, batch_size)``, ``z = φ(γ ⊙ y + β)``, and their
-    :class:`InstanceMoments`; with ``proxy = (E, D)`` (:func:`proxy_statistics`),
+    :class:`InstanceMoments`; with ``proxy = (E, D)`` (:func:`randnet.proxy.proxy_statistics`),
     ``z = (φ(γ ⊙ y + β) − E) / D`` (Eq. 7).
 
     ``y, z`` have ``x``'s dtype. A normalization or φ without a kernel is applied by numpy, the rest stays fused.
     """
-    x = _as_nhwc(x)
+    x = as_nhwc(x)
     if not (np.isfinite(eps) and eps >= 0):
         raise ValueError(f"eps must be finite and >= 0, got {eps}")
     dt = x.dtype
@@ -230,7 +219,7 @@ def normalize_activate(x: np.ndarray, kind: str, gamma: np.ndarray, beta: np.nda
         src = x
         shift, denom = normalization_statistics(mean_x, var_x, kind, groups, eps, batch_size)
     else:
-        src = _as_nhwc(normalize(x, kind, groups, eps, batch_size)).astype(dt, copy=False)
+        src = as_nhwc(normalize(x, kind, groups, eps, batch_size)).astype(dt, copy=False)
         shift, denom = np.zeros(var_x.shape), np.ones(var_x.shape)
     code = _fused_code(act)
     post = (np.empty(0, dt), np.empty(0, dt)) if proxy is None else tuple(np.asarray(a).astype(dt) for a in proxy)
@@ -251,7 +240,7 @@ def normalize_activate(x: np.ndarray, kind: str, gamma: np.ndarray, beta: np.nda
 
 def layer_moments(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> InstanceMoments:
     """:class:`InstanceMoments` of given ``x, y, z`` (each ``(N, H, W, C)``; ``y, z`` of the same shape)."""
-    x, y, z = _as_nhwc(x), _as_nhwc(y), _as_nhwc(z)
+    x, y, z = as_nhwc(x), as_nhwc(y), as_nhwc(z)
     if y.shape != z.shape:
         raise ValueError(f"shapes differ: {y.shape} vs {z.shape}")
     out = np.empty((y.shape[0], 7, y.shape[3]))

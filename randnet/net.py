@@ -21,7 +21,8 @@ import numpy as np
 from .activations import get_activation
 from .config import NetConfig
 from .conv import periodic_conv
-from .kernels import InstanceMoments, layer_moments, normalize_activate, proxy_statistics
+from .kernels import InstanceMoments, layer_moments, normalize_activate
+from .proxy import proxy_statistics
 from .norms import weight_standardize
 from .stats import channel_moments, input_moments, instance_moments, linearity_residual, power_terms
 

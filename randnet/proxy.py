@@ -138,6 +138,16 @@ def _per_channel(name: str, v, c: int) -> np.ndarray:
     return np.broadcast_to(v.reshape(-1), (c,))
 
 
+def proxy_statistics(gamma: np.ndarray, beta: np.ndarray, activation, eps: float = 0.0, method: str = "exact",
+                     n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 7's ``E_Y[φ(γ Y + β)]`` and ``sqrt(Var_Y[φ(γ Y + β)] + ε)``, ``Y ~ N(0, 1)``, per channel (float64)."""
+    mean, var = gaussian_moments(activation, np.asarray(beta, np.float64), np.asarray(gamma, np.float64), method, n)
+    denom = np.sqrt(var + eps)
+    if np.any(denom == 0):
+        raise ZeroDivisionError("proxy variance is zero for some channel (γ_c = 0 or φ constant) and ε = 0")
+    return mean, denom
+
+
 def proxy_activation(y, gamma, beta, activation, eps: float = 0.0, proxy_beta=0.0, proxy_gamma=0.0,
                      method: str = "exact", n: int | None = None) -> np.ndarray:
     """Eq. 7 on ``y`` of shape ``(..., C)``; ``gamma, beta, proxy_beta, proxy_gamma`` scalars or per channel.
@@ -155,10 +165,7 @@ def proxy_activation(y, gamma, beta, activation, eps: float = 0.0, proxy_beta=0.
     gamma, beta = _per_channel("gamma", gamma, c), _per_channel("beta", beta, c)
     a = beta + gamma * _per_channel("proxy_beta", proxy_beta, c)
     b = gamma * (1.0 + _per_channel("proxy_gamma", proxy_gamma, c))
-    mean, var = gaussian_moments(act, a, b, method, n)
-    denom = np.sqrt(var + eps)
-    if np.any(denom == 0):
-        raise ZeroDivisionError("proxy variance is zero for some channel (γ_c = 0 or φ constant) and ε = 0")
+    mean, denom = proxy_statistics(b, a, act, eps, method, n)
     dt = y.dtype if y.dtype.kind == "f" else np.float64
     u = gamma.astype(dt) * y + beta.astype(dt)
     return ((act(u) - mean.astype(dt)) / denom.astype(dt)).astype(dt, copy=False)

@@ -39,7 +39,7 @@ def _instance_moments(a):
 
 def instance_moments(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Instance means ``μ_{x,c}(a)`` and variances ``σ_{x,c}(a)²``, each of shape ``(N, C)``."""
-    a = _as_nhwc(a)
+    a = as_nhwc(a)
     return _instance_moments(a)
 
 
@@ -120,7 +120,7 @@ def _cross_moments(y, z):
 
 def cross_moments(y: np.ndarray, z: np.ndarray) -> dict[str, np.ndarray]:
     """Per channel over ``(x, h, w)``: means, variances and covariance of ``y`` and ``z``; min and max of ``y``."""
-    y, z = _as_nhwc(y), _as_nhwc(z)
+    y, z = as_nhwc(y), as_nhwc(z)
     if y.shape != z.shape:
         raise ValueError(f"shapes differ: {y.shape} vs {z.shape}")
     my, mz, vy, vz, cyz, lo, hi = _cross_moments(y, z)
@@ -141,7 +141,7 @@ def channel_linearity(y: np.ndarray, z: np.ndarray) -> float:
     return float(linearity_residual(cm["var_y"], cm["var_z"], cm["cov"]).sum() / power_z.sum())
 
 
-def _as_nhwc(a: np.ndarray) -> np.ndarray:
+def as_nhwc(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a)
     if a.ndim != 4:
         raise ValueError(f"expected an (N, H, W, C) array, got shape {a.shape}")
