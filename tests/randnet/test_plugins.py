@@ -12,15 +12,7 @@ from randnet.plugins import NormSettings, PluginError, load_normalization, regis
 _names = itertools.count()
 
 
-@pytest.fixture(autouse=True)
-def clean_registry():
-    """Registering plugins must not leak into other tests."""
-    saved, loaded = dict(norms.NORMALIZATIONS), dict(plugins._LOADED)
-    yield
-    norms.NORMALIZATIONS.clear()
-    norms.NORMALIZATIONS.update(saved)
-    plugins._LOADED.clear()
-    plugins._LOADED.update(loaded)
+pytestmark = pytest.mark.usefixtures("clean_plugin_registry")
 
 
 @pytest.fixture

@@ -6,20 +6,13 @@ import textwrap
 import numpy as np
 import pytest
 
-from randnet import DatasetSpec, norms, plugins, realization_seed
+from randnet import DatasetSpec, plugins, realization_seed
 from theorems import diagnose
 
 _names = itertools.count()
 
 
-@pytest.fixture(autouse=True)
-def clean_registry():
-    saved, loaded = dict(norms.NORMALIZATIONS), dict(plugins._LOADED)
-    yield
-    norms.NORMALIZATIONS.clear()
-    norms.NORMALIZATIONS.update(saved)
-    plugins._LOADED.clear()
-    plugins._LOADED.update(loaded)
+pytestmark = pytest.mark.usefixtures("clean_plugin_registry")
 
 
 @pytest.fixture

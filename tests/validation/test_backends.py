@@ -67,17 +67,6 @@ def _alive(pid: int) -> bool:
 
 
 # -- fixtures -------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def cluster():
-    """A LocalCluster of 2 worker processes (1 thread each) on loopback; not the default client."""
-    c = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host=LOCAL_HOST,
-                                 scheduler_port=0, dashboard_address=f"{LOCAL_HOST}:0")
-    try:
-        yield c
-    finally:
-        c.close()
-
-
 @pytest.fixture
 def client(cluster):
     with distributed.Client(cluster, set_as_default=False, timeout=60) as c:

@@ -24,7 +24,6 @@ import theorems
 from randnet import DatasetSpec, NetConfig, layer_stream
 from theorems.base import Claim, Comparison, Hypothesis
 from validation import engine, sweep as sw
-from validation.backends import LOCAL_HOST
 from validation.store import Store
 
 from .toy_claims import ToyConfig
@@ -256,16 +255,6 @@ def _assert_same(a, b):
 
 def _store_files(root: Path) -> dict[Path, int]:
     return {p: p.stat().st_mtime_ns for p in root.rglob("*.npz")}
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    c = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host=LOCAL_HOST,
-                                 scheduler_port=0, dashboard_address=f"{LOCAL_HOST}:0")
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def test_sweep_on_dask_equals_serial_and_a_second_run_computes_nothing(tmp_path, cluster):
