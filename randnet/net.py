@@ -24,7 +24,7 @@ from .conv import periodic_conv
 from .kernels import InstanceMoments, layer_moments, normalize_activate
 from .proxy import proxy_statistics
 from .norms import weight_standardize
-from .stats import channel_moments, input_moments, instance_moments, linearity_residual, power_terms
+from .stats import channel_moments, input_moments, linearity_residual, power_decomposition, power_terms
 
 
 def realization_seed(seed: int, k: int) -> np.random.SeedSequence:
@@ -186,8 +186,7 @@ def layer_statistics(layer: Layer, power_in: np.ndarray, data: np.ndarray | None
 def layer_stream(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | None = None) -> Iterator[LayerStats]:
     """Stream :class:`LayerStats` for ``l = 1 … L`` of one realization, keeping no earlier layer."""
     data = draw_data(config, ss) if data is None else data
-    m, v = instance_moments(data)
-    power_in = power_terms(m, np.sqrt(v))
+    power_in = power_decomposition(data)
     for layer in forward(config, ss, data):
         stats = layer_statistics(layer, power_in, data)
         power_in = stats.power_z

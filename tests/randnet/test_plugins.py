@@ -1,7 +1,5 @@
 """User normalizations loaded from "package.module:function": clear errors, checked outputs, registration."""
 import importlib
-import itertools
-import textwrap
 
 import numpy as np
 import pytest
@@ -9,23 +7,13 @@ import pytest
 from randnet import DatasetSpec, NetConfig, layer_stream, norms, plugins, realization_seed
 from randnet.plugins import NormSettings, PluginError, load_normalization, register_plugin
 
-_names = itertools.count()
-
-
 pytestmark = pytest.mark.usefixtures("clean_plugin_registry")
 
 
 @pytest.fixture
-def user_module(tmp_path, monkeypatch):
+def user_module(write_module):
     """Write a module with the given source under a fresh name on sys.path; return its name."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-    def write(source: str) -> str:
-        name = f"user_norms_{next(_names)}"
-        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
-        return name
-
-    return write
+    return lambda source: write_module(source, "user_norms")
 
 
 X = np.random.default_rng(0).standard_normal((2, 3, 3, 4)).astype(np.float32)

@@ -1,7 +1,5 @@
 """The user-norm diagnostic: wiring, shapes, and sanity on plugins that are LN and IN in disguise."""
-import itertools
 import json
-import textwrap
 
 import numpy as np
 import pytest
@@ -9,24 +7,19 @@ import pytest
 from randnet import DatasetSpec, plugins, realization_seed
 from theorems import diagnose
 
-_names = itertools.count()
-
-
 pytestmark = pytest.mark.usefixtures("clean_plugin_registry")
 
 
 @pytest.fixture
-def plugin(tmp_path, monkeypatch):
+def plugin(write_module):
     """A module on sys.path whose function ``fn`` applies randnet's normalization ``kind``."""
-    monkeypatch.syspath_prepend(str(tmp_path))
 
     def write(kind: str) -> str:
-        name = f"diag_norms_{next(_names)}"
-        (tmp_path / f"{name}.py").write_text(textwrap.dedent(f"""
+        name = write_module(f"""
             from randnet import normalize
             def fn_{kind}(x, config):
                 return normalize(x, "{kind}", eps=config.eps)
-        """))
+        """, "diag_norms")
         return f"{name}:fn_{kind}"
 
     return write
