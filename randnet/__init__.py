@@ -14,7 +14,7 @@ from .norms import NORMALIZATIONS, normalize, parse_norm, register_normalization
 from .proxy import gaussian_moments, proxy_activation
 from .stats import channel_linearity, cross_moments, instance_moments, power_decomposition, power_terms
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ACTIVATIONS", "Activation", "get_activation", "DatasetSpec", "NetConfig", "reference_config",

@@ -7,7 +7,7 @@ and padding ``p = K // 2``:
 
 with ``z`` of shape ``(N, H, W, C_in)`` and ``ω`` of shape ``(K, K, C_in, C_out)``, ``K`` odd.
 
-Two paths compute it:
+Three paths compute it:
 
 - ``direct``: one GEMM ``(N·H·W × C_in)·(C_in × C_out)`` per kernel tap, ``K²`` in all;
 - ``fourier``: periodic boundaries make the convolution diagonal in the 2-D Fourier domain,
@@ -22,16 +22,28 @@ Two paths compute it:
 
   and ``ω̂`` is built tile by tile (a block of frequencies × a block of output channels, by
   :func:`_fourier_weight`, sized by :func:`_tiles`) right before its GEMM, so that it stays in cache
-  and memory does not grow with ``F·C_in·C_out``.
+  and memory does not grow with ``F·C_in·C_out``;
+- ``winograd`` (K = 3, H and W multiples of 4): Winograd's minimal filtering F(4×4, 3×3) on the
+  periodic map's 4×4 output tiles (Lavin & Gray 2016), from the Toom–Cook construction (:func:`toom_cook`)
+  with points ``0, 1, −1, 1/2, −2, ∞`` (in float32, max error 3.5e-6 of max |x| at C = 256, against 1.1e-5
+  with Lavin & Gray's ``0, ±1, ±2``; the most accurate of eight sets we measured):
+
+      x[tile] = Aᵀ [ Σ_c (G ω_c Gᵀ) ⊙ (Bᵀ d_c B) ] A,    d_c the 6×6 periodic input patch of the tile,
+
+  one GEMM ``(N·T × C_in)·(C_in × C_out)`` per point ``(ξ, ν)`` of the 6×6 grid, ``T = HW/16`` tiles per
+  input: 4 times fewer multiplications than the direct path, in GEMMs as tall as ``16·N`` rows, where the
+  Fourier path's per-frequency GEMMs have ``2N`` rows and run at half BLAS's speed.
 """
 from __future__ import annotations
+
+from fractions import Fraction
 
 import numba
 import numpy as np
 import scipy.fft
 
 NUMBA_OPTS = dict(cache=True)
-METHODS = ("auto", "fourier", "direct")
+METHODS = ("auto", "winograd", "fourier", "direct")
 # Bytes of one tile of ω̂ (its frequencies × C_in × its output channels; see _tiles).
 TILE_BYTES = 8 << 20
 # Elements of ω per block of the ω̂ kernel (its scratch rows stay in L1/L2 across the tile's frequencies).
@@ -41,6 +53,12 @@ WEIGHT_BLOCK = 2048
 DIRECT_MAX_WORK = 1 << 27
 FOURIER_PER_INPUT = 11.0
 FOURIER_PER_TAP = 3.3
+# Winograd F(m×m, r×r): output tile m, kernel r, interpolation points (and ∞); rows of a block of its GEMMs.
+WINOGRAD_TILE = 4
+WINOGRAD_POINTS = (0, 1, -1, Fraction(1, 2), -2)
+WINOGRAD_BLOCK_BYTES = 64 << 20
+WINOGRAD_MIN_PIXELS = 1024
+WINOGRAD_MIN_WIDTH = 40
 
 
 def _check(z: np.ndarray, w: np.ndarray) -> None:
@@ -200,29 +218,203 @@ def periodic_conv_fourier(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     return scipy.fft.irfft2(xf, s=(h, wd), axes=(1, 2), workers=workers)
 
 
-def auto_method(z_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> str:
-    """The path ``periodic_conv(z, w, "auto")`` takes: ``"fourier"`` where it is expected to be faster.
+def toom_cook(m: int, r: int, points) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Winograd F(m, r) matrices ``(Aᵀ, G, Bᵀ)`` by Toom–Cook at ``points`` (``m + r − 2`` distinct) and ∞, exact:
 
-    Its time relative to the direct path is about ``11/N + 3.3/K²``: building ω̂ (independent of N)
-    takes as long as the direct path on about 11 inputs, and the Fourier GEMMs do ``4·F ≈ 2·H·W`` real
-    products per entry of ω against the direct path's ``K²·H·W``, at a lower rate (N-row GEMMs). So it is
-    direct for ``K = 1``, for ``N ≤ 17`` when ``K = 3``, ``N ≤ 12`` when ``K = 5``, and for small layers
-    (``K²·N·H·W·C_in·C_out < 2²⁷``, where FFTs and per-tile overheads dominate); Fourier otherwise.
-    Constants measured on the 2-core development machine with one thread (as in the Monte Carlo
-    workers), float32, 16×16 maps, C = 256…1024, N = 16…128; e.g. N = 32, C = 512: Fourier 0.7× the
-    direct time with K = 3, 0.3× with K = 5.
+        y = Aᵀ [(G g) ⊙ (Bᵀ d)],    y_i = Σ_k d_{i+k} g_k  (i < m, k < r, d of length α = m + r − 1).
+
+    Linear convolution ``s = g * h`` evaluates ``g`` and ``h`` at the points (``V_r``, ``V_m``: rows ``p^k``; ∞ takes
+    the leading coefficient), multiplies, and interpolates, ``s = C [(V_r g) ⊙ (V_m h)]`` with ``C``'s columns the
+    Lagrange basis of the points and ``M(x) = Π (x − p)`` for ∞. Correlation is its transpose: ``Aᵀ = V_mᵀ``,
+    ``G = V_r``, ``Bᵀ = Cᵀ``; each Lagrange denominator is moved from ``Bᵀ`` to ``G``.
+    """
+    pts = [Fraction(p) for p in points]
+    if len(pts) != m + r - 2 or len(set(pts)) != len(pts):
+        raise ValueError(f"toom_cook: F({m}, {r}) needs {m + r - 2} distinct points, got {points}")
+
+    def times(poly, root):  # poly · (x − root), coefficients in increasing degree
+        return [-root * poly[0]] + [poly[i - 1] - root * poly[i] for i in range(1, len(poly))] + [poly[-1]]
+
+    at = [[p ** i for p in pts] + [Fraction(i == m - 1)] for i in range(m)]
+    g = [[p ** k for k in range(r)] for p in pts] + [[Fraction(k == r - 1) for k in range(r)]]
+    bt = []
+    for j, pj in enumerate(pts):
+        poly, den = [Fraction(1)], Fraction(1)
+        for pl in pts[:j] + pts[j + 1:]:
+            poly, den = times(poly, pl), den * (pj - pl)
+        bt.append(poly + [Fraction(0)])
+        g[j] = [v / den for v in g[j]]
+    monic = [Fraction(1)]
+    for p in pts:
+        monic = times(monic, p)
+    bt.append(monic)
+    return tuple(np.array(mat, dtype=np.float64) for mat in (at, g, bt))
+
+
+@numba.njit(**NUMBA_OPTS)
+def _winograd_input(z, bt, m, first, out):
+    """``out[ξα+ν, (n−first)·T + a·(W/m) + b] = Σ_{r,s} Bᵀ[ξ,r] Bᵀ[ν,s] z[n, (ma − p + r) mod H, (mb − p + s) mod W]``
+    for the inputs ``n = first, first + 1, …``, ``p = (α − m)/2``; ``out`` is ``(α², rows, C)``."""
+    _, h, wd, c = z.shape
+    alpha = bt.shape[0]
+    p = (alpha - m) // 2
+    ta, tb = h // m, wd // m
+    t = np.empty((alpha, alpha, c), out.dtype)  # t[ξ, s] = Σ_r Bᵀ[ξ, r] d[r, s]
+    for row in range(out.shape[1]):
+        n, ab = divmod(row, ta * tb)
+        a, b = divmod(ab, tb)
+        t[:] = 0
+        for r in range(alpha):
+            hh = (m * a - p + r) % h
+            for s in range(alpha):
+                src = z[first + n, hh, (m * b - p + s) % wd]
+                for xi in range(alpha):
+                    coef = bt[xi, r]
+                    if coef != 0:
+                        dst = t[xi, s]
+                        for e in range(c):
+                            dst[e] += coef * src[e]
+        for xi in range(alpha):
+            for nu in range(alpha):
+                dst = out[xi * alpha + nu, row]
+                dst[:] = 0
+                for s in range(alpha):
+                    coef = bt[nu, s]
+                    if coef != 0:
+                        src = t[xi, s]
+                        for e in range(c):
+                            dst[e] += coef * src[e]
+
+
+@numba.njit(**NUMBA_OPTS)
+def _winograd_weight(w, g, out):
+    """``out[ξα+ν, c] = Σ_{i,j} G[ξ,i] G[ν,j] ω[i, j, c]`` (rows of ``C_out``); ``out`` is ``(α², C_in, C_out)``.
+
+    One ``ξ`` at a time: its ``α`` output rows are the only ones written meanwhile (1.7× faster than all ``α²``)."""
+    r, _, cin, cout = w.shape
+    alpha = g.shape[0]
+    t = np.empty((r, cout), out.dtype)  # t[j] = Σ_i G[ξ, i] ω[i, j, c]
+    for xi in range(alpha):
+        for c in range(cin):
+            t[:] = 0
+            for i in range(r):
+                coef = g[xi, i]
+                if coef != 0:
+                    for j in range(r):
+                        src = w[i, j, c]
+                        dst = t[j]
+                        for e in range(cout):
+                            dst[e] += coef * src[e]
+            for nu in range(alpha):
+                dst = out[xi * alpha + nu, c]
+                dst[:] = 0
+                for j in range(r):
+                    coef = g[nu, j]
+                    if coef != 0:
+                        src = t[j]
+                        for e in range(cout):
+                            dst[e] += coef * src[e]
+
+
+@numba.njit(**NUMBA_OPTS)
+def _winograd_output(prod, at, first, out):
+    """``out[n, ma + i, mb + j] = Σ_{ξ,ν} Aᵀ[i,ξ] Aᵀ[j,ν] prod[ξα+ν, (n−first)·T + a·(W/m) + b]``, ``prod`` ``(α², rows, C)``."""
+    _, h, wd, c = out.shape
+    m, alpha = at.shape
+    ta, tb = h // m, wd // m
+    t = np.empty((m, alpha, c), out.dtype)  # t[i, ν] = Σ_ξ Aᵀ[i, ξ] prod[ξα+ν]
+    for row in range(prod.shape[1]):
+        n, ab = divmod(row, ta * tb)
+        a, b = divmod(ab, tb)
+        t[:] = 0
+        for xi in range(alpha):
+            for nu in range(alpha):
+                src = prod[xi * alpha + nu, row]
+                for i in range(m):
+                    coef = at[i, xi]
+                    if coef != 0:
+                        dst = t[i, nu]
+                        for e in range(c):
+                            dst[e] += coef * src[e]
+        for i in range(m):
+            for j in range(m):
+                dst = out[first + n, m * a + i, m * b + j]
+                dst[:] = 0
+                for nu in range(alpha):
+                    coef = at[j, nu]
+                    if coef != 0:
+                        src = t[i, nu]
+                        for e in range(c):
+                            dst[e] += coef * src[e]
+
+
+WINOGRAD = toom_cook(WINOGRAD_TILE, 3, WINOGRAD_POINTS)
+
+
+def winograd_applies(z_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> bool:
+    """The Winograd path needs K = 3 and maps tiled by ``WINOGRAD_TILE``."""
+    return w_shape[0] == 3 and z_shape[1] % WINOGRAD_TILE == 0 and z_shape[2] % WINOGRAD_TILE == 0
+
+
+def periodic_conv_winograd(z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Winograd path (module doc): per block of inputs, transform the tiles, one GEMM per point, transform back."""
+    if not winograd_applies(z.shape, w.shape):
+        raise ValueError(f"periodic_conv: the winograd path needs K = 3 and H, W multiples of {WINOGRAD_TILE}; "
+                         f"got K = {w.shape[0]} and a {z.shape[1]}×{z.shape[2]} map")
+    n, h, wd, cin = z.shape
+    cout = w.shape[3]
+    dt = _work_dtype(z, w)
+    z = np.ascontiguousarray(z, dtype=dt)
+    at, g, bt = (mat.astype(dt) for mat in WINOGRAD)
+    points = g.shape[0] ** 2
+    tiles = h * wd // WINOGRAD_TILE ** 2
+    u = np.empty((points, cin, cout), dt)
+    _winograd_weight(np.ascontiguousarray(w, dtype=dt), g, u)
+    block = int(np.clip(WINOGRAD_BLOCK_BYTES // (points * tiles * max(cin, cout) * dt.itemsize), 1, n))
+    v_buf = np.empty(points * block * tiles * cin, dt)
+    prod_buf = np.empty(points * block * tiles * cout, dt)
+    out = np.empty((n, h, wd, cout), dt)
+    for first in range(0, n, block):
+        rows = min(block, n - first) * tiles
+        v = v_buf[:points * rows * cin].reshape(points, rows, cin)  # contiguous, for BLAS
+        prod = prod_buf[:points * rows * cout].reshape(points, rows, cout)
+        _winograd_input(z, bt, WINOGRAD_TILE, first, v)
+        np.matmul(v, u, out=prod)
+        _winograd_output(prod, at, first, out)
+    return out
+
+
+def auto_method(z_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> str:
+    """The path ``periodic_conv(z, w, "auto")`` takes: the one expected to be fastest.
+
+    - ``"direct"`` for small layers (``K²·N·H·W·C_in·C_out < 2²⁷``: FFTs, transforms and per-call overheads dominate);
+    - ``"winograd"`` where it applies (K = 3, H and W multiples of 4) with at least ``WINOGRAD_MIN_PIXELS = 1024``
+      output pixels ``N·H·W`` (transforming ω into its 36 points must be amortized) and channels wide enough,
+      ``C_in·C_out/(C_in + C_out) ≥ WINOGRAD_MIN_WIDTH = 40`` (the tile transforms cost ``∝ C_in + C_out`` per pixel,
+      the GEMMs they save ``∝ C_in·C_out``): about 2× faster than the direct path from C = 128, N·H·W = 4096;
+    - otherwise ``"fourier"`` where its time relative to the direct path, about ``11/N + 3.3/K²``, is below 1:
+      building ω̂ (independent of N) takes as long as the direct path on about 11 inputs, and the Fourier GEMMs
+      do ``4·F ≈ 2·H·W`` real products per entry of ω against the direct path's ``K²·H·W``, at a lower rate
+      (N-row GEMMs) — e.g. K = 5 from N = 13; ``"direct"`` else (K = 1, few inputs).
+
+    Constants measured on the 2-core development machine with one thread (as in the Monte Carlo workers),
+    float32, maps 8×8 to 32×32, C = 8…1024, N = 1…128 (``benchmarks/bench_layer.py`` for the layer figures).
     """
     n, h, wd, _ = z_shape
     k, _, cin, cout = w_shape
-    small = k * k * n * h * wd * cin * cout < DIRECT_MAX_WORK
-    faster = FOURIER_PER_INPUT / n + FOURIER_PER_TAP / (k * k) < 1
-    return "fourier" if faster and not small else "direct"
+    if k * k * n * h * wd * cin * cout < DIRECT_MAX_WORK:
+        return "direct"
+    if (winograd_applies(z_shape, w_shape) and n * h * wd >= WINOGRAD_MIN_PIXELS
+            and cin * cout >= WINOGRAD_MIN_WIDTH * (cin + cout)):
+        return "winograd"
+    return "fourier" if FOURIER_PER_INPUT / n + FOURIER_PER_TAP / (k * k) < 1 else "direct"
 
 
 def periodic_conv(z: np.ndarray, w: np.ndarray, method: str = "auto") -> np.ndarray:
     """Periodic convolution (module doc); output dtype is the common float dtype of ``z`` and ``w``.
 
-    ``method``: ``"fourier"``, ``"direct"``, or ``"auto"`` (:func:`auto_method`).
+    ``method``: ``"winograd"`` (K = 3, H and W multiples of 4), ``"fourier"``, ``"direct"``, or ``"auto"``
+    (:func:`auto_method`).
     """
     if method not in METHODS:
         raise ValueError(f"periodic_conv: method must be one of {METHODS}, got {method!r}")
@@ -231,7 +423,8 @@ def periodic_conv(z: np.ndarray, w: np.ndarray, method: str = "auto") -> np.ndar
     _check(z, w)
     if method == "auto":
         method = auto_method(z.shape, w.shape)
-    return periodic_conv_direct(z, w) if method == "direct" else periodic_conv_fourier(z, w)
+    paths = {"direct": periodic_conv_direct, "fourier": periodic_conv_fourier, "winograd": periodic_conv_winograd}
+    return paths[method](z, w)
 
 
 def reference_periodic_conv(z: np.ndarray, w: np.ndarray) -> np.ndarray:
