@@ -8,8 +8,10 @@
    moments, per-input moments, linearity residual, extremes of y). The PyTorch layer computes the same
    tensors and statistics with torch ops: circular ``nn.Conv2d``, ``F.batch_norm`` / ``F.layer_norm``,
    ReLU, statistics in float64; ε = 1e-5. Both float32, same number of threads (torch, numba, BLAS, FFT).
-   The two results are checked against each other before timing. Times are medians over repeats
-   after warm-up; "outside conv" is the share of the project's layer spent after the convolution.
+   The two results are checked against each other before timing. The four timed calls (torch layer, project
+   layer, torch conv, project conv) run in turn, round after round, after a warm-up; times are medians over
+   rounds, the ratio is the median over rounds of torch / project within a round (with its range), "outside
+   conv" the median share of the project's layer spent after its convolution.
 2. Memory. Peak RSS (VmHWM, Linux) of a subprocess streaming :func:`randnet.layer_stream` at depth 10 and depth 100.
 3. ``--reference``: one realization of the paper's reference configuration (C = 1024, N = 128, 16×16,
    depth 50) through ``layer_stream`` — minutes.
@@ -29,6 +31,7 @@ import time
 THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else os.cpu_count()
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):  # BLAS reads these at import
     os.environ[var] = str(THREADS)
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # as validation/__init__.py: idle BLAS threads stop spinning
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
@@ -105,8 +108,11 @@ def check_same(stats, out):
     return worst
 
 
-def median_times(fns, repeats):
-    """Median wall time (ms) of each function, run interleaved ``repeats`` times after one warm-up."""
+def interleaved_times(fns, repeats):
+    """Wall times (ms) of each function, run in turn ``repeats`` times after one warm-up: ``{name: [t_1, …]}``.
+
+    Round ``i`` runs every function once, back to back, so that ratios taken within a round see the same state of
+    a shared machine (whose speed drifts by up to 1.5× over minutes here)."""
     times = {k: [] for k in fns}
     for f in fns.values():
         f()
@@ -115,12 +121,13 @@ def median_times(fns, repeats):
             t0 = time.perf_counter()
             f()
             times[k].append(1e3 * (time.perf_counter() - t0))
-    return {k: float(np.median(v)) for k, v in times.items()}
+    return {k: np.array(v) for k, v in times.items()}
 
 
 def bench_layers(repeats, norm, quick):
-    print(f"\n== layer time, float32, norm {norm}, ReLU (median of {repeats}; ms) ==")
-    head = f"{'N':>3} {'H':>3} {'C':>5} {'K':>2} | {'torch layer':>11} {'project':>8} {'ratio':>6} | " \
+    print(f"\n== layer time, float32, norm {norm}, ReLU (ms: medians of {repeats} rounds; ratio: median over rounds of "
+          f"torch / project within the round, [min, max]) ==")
+    head = f"{'N':>3} {'H':>3} {'C':>5} {'K':>2} | {'torch layer':>11} {'project':>8} {'ratio':>6} {'[min, max]':>13} | " \
            f"{'torch conv':>10} {'our conv':>8} {'(path)':>9} {'outside conv':>12} | {'max rel diff':>12}"
     print(head)
     rng = np.random.default_rng(0)
@@ -134,13 +141,15 @@ def bench_layers(repeats, norm, quick):
             ours = lambda: project_layer(z, params, norm, power_in)  # noqa: E731
             theirs = TorchLayer(params, norm)
             diff = check_same(ours(), theirs(zt))
-            t = median_times({"torch": lambda: theirs(zt), "ours": ours,
-                              "torch_conv": lambda: theirs.conv(zt).detach(),
-                              "our_conv": lambda: periodic_conv(z, params.weight)}, repeats)
-            outside = 1 - t["our_conv"] / t["ours"]
-            print(f"{n:>3} {h:>3} {c:>5} {k:>2} | {t['torch']:>11.1f} {t['ours']:>8.1f} {t['torch'] / t['ours']:>5.2f}x | "
-                  f"{t['torch_conv']:>10.1f} {t['our_conv']:>8.1f} {auto_method(z.shape, params.weight.shape):>9} "
-                  f"{outside:>11.0%} | {diff:>12.1e}", flush=True)
+            t = interleaved_times({"torch": lambda: theirs(zt), "ours": ours,
+                                   "torch_conv": lambda: theirs.conv(zt).detach(),
+                                   "our_conv": lambda: periodic_conv(z, params.weight)}, repeats)
+            ratio = t["torch"] / t["ours"]
+            outside = float(np.median(1 - t["our_conv"] / t["ours"]))
+            med = {key: float(np.median(v)) for key, v in t.items()}
+            print(f"{n:>3} {h:>3} {c:>5} {k:>2} | {med['torch']:>11.1f} {med['ours']:>8.1f} {np.median(ratio):>5.2f}x "
+                  f"[{ratio.min():>4.2f}, {ratio.max():>4.2f}] | {med['torch_conv']:>10.1f} {med['our_conv']:>8.1f} "
+                  f"{auto_method(z.shape, params.weight.shape):>9} {outside:>11.0%} | {diff:>12.1e}", flush=True)
             if quick:
                 break
 
@@ -198,9 +207,10 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {args.threads} threads "
-          f"(torch {torch.__version__}, numpy {np.__version__}, numba {numba.__version__}); "
+          f"(torch {torch.__version__}, numpy {np.__version__}, numba {numba.__version__}, "
+          f"OPENBLAS_THREAD_TIMEOUT={os.environ['OPENBLAS_THREAD_TIMEOUT']}); "
           f"load average {os.getloadavg()[0]:.2f}")
-    bench_layers(2 if args.quick else 5, args.norm, args.quick)
+    bench_layers(3 if args.quick else 7, args.norm, args.quick)
     bench_memory(*((64, 16) if args.quick else (128, 32)))
     if args.reference:
         bench_reference(args.norm)

@@ -36,6 +36,7 @@ Three paths compute it:
 """
 from __future__ import annotations
 
+import threading
 from fractions import Fraction
 
 import numba
@@ -252,15 +253,22 @@ def toom_cook(m: int, r: int, points) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 @numba.njit(**NUMBA_OPTS)
-def _winograd_input(z, bt, m, first, out):
-    """``out[ξα+ν, (n−first)·T + a·(W/m) + b] = Σ_{r,s} Bᵀ[ξ,r] Bᵀ[ν,s] z[n, (ma − p + r) mod H, (mb − p + s) mod W]``
-    for the inputs ``n = first, first + 1, …``, ``p = (α − m)/2``; ``out`` is ``(α², rows, C)``."""
+def _chunk(k, chunks, size):
+    """Bounds of the ``k``-th of ``chunks`` near-equal chunks of ``range(size)`` (one per thread: a kernel's
+    ``chunks`` is ``numba.get_num_threads()``, passed in, as a call inside would keep numba from caching it)."""
+    return k * size // chunks, (k + 1) * size // chunks
+
+
+@numba.njit(**NUMBA_OPTS)
+def _winograd_input_rows(z, bt, m, first, lo, hi, out):
+    """:func:`_winograd_input` for the rows ``lo ≤ row < hi``; each output row is written once, as a 6-term sum
+    (α = 6: F(4×4, 3×3))."""
     _, h, wd, c = z.shape
     alpha = bt.shape[0]
     p = (alpha - m) // 2
     ta, tb = h // m, wd // m
     t = np.empty((alpha, alpha, c), out.dtype)  # t[ξ, s] = Σ_r Bᵀ[ξ, r] d[r, s]
-    for row in range(out.shape[1]):
+    for row in range(lo, hi):
         n, ab = divmod(row, ta * tb)
         a, b = divmod(ab, tb)
         t[:] = 0
@@ -275,55 +283,63 @@ def _winograd_input(z, bt, m, first, out):
                         for e in range(c):
                             dst[e] += coef * src[e]
         for xi in range(alpha):
+            t0, t1, t2, t3, t4, t5 = t[xi, 0], t[xi, 1], t[xi, 2], t[xi, 3], t[xi, 4], t[xi, 5]
             for nu in range(alpha):
+                b0, b1, b2, b3, b4, b5 = bt[nu, 0], bt[nu, 1], bt[nu, 2], bt[nu, 3], bt[nu, 4], bt[nu, 5]
                 dst = out[xi * alpha + nu, row]
-                dst[:] = 0
-                for s in range(alpha):
-                    coef = bt[nu, s]
-                    if coef != 0:
-                        src = t[xi, s]
-                        for e in range(c):
-                            dst[e] += coef * src[e]
+                for e in range(c):
+                    dst[e] = b0 * t0[e] + b1 * t1[e] + b2 * t2[e] + b3 * t3[e] + b4 * t4[e] + b5 * t5[e]
+
+
+@numba.njit(parallel=True, **NUMBA_OPTS)
+def _winograd_input(z, bt, m, first, out, chunks):
+    """``out[ξα+ν, (n−first)·T + a·(W/m) + b] = Σ_{r,s} Bᵀ[ξ,r] Bᵀ[ν,s] z[n, (ma − p + r) mod H, (mb − p + s) mod W]``
+    for the inputs ``n = first, first + 1, …``, ``p = (α − m)/2``; ``out`` is ``(α², rows, C)``."""
+    for k in numba.prange(chunks):
+        lo, hi = _chunk(k, chunks, out.shape[1])
+        _winograd_input_rows(z, bt, m, first, lo, hi, out)
 
 
 @numba.njit(**NUMBA_OPTS)
-def _winograd_weight(w, g, out):
-    """``out[ξα+ν, c] = Σ_{i,j} G[ξ,i] G[ν,j] ω[i, j, c]`` (rows of ``C_out``); ``out`` is ``(α², C_in, C_out)``.
-
-    One ``ξ`` at a time: its ``α`` output rows are the only ones written meanwhile (1.7× faster than all ``α²``)."""
-    r, _, cin, cout = w.shape
+def _winograd_weight_rows(w, g, lo, hi, out):
+    """:func:`_winograd_weight` for the input channels ``lo ≤ c < hi`` (K = 3), one ``ξ`` at a time: only its ``α``
+    output rows are written meanwhile, each once, as a 3-term sum (1.7× faster than writing all ``α²`` rows by
+    accumulation; fresh output memory is the bottleneck)."""
+    cout = w.shape[3]
     alpha = g.shape[0]
-    t = np.empty((r, cout), out.dtype)  # t[j] = Σ_i G[ξ, i] ω[i, j, c]
+    t = np.empty((3, cout), out.dtype)  # t[j] = Σ_i G[ξ, i] ω[i, j, c]
+    t0, t1, t2 = t[0], t[1], t[2]
     for xi in range(alpha):
-        for c in range(cin):
-            t[:] = 0
-            for i in range(r):
-                coef = g[xi, i]
-                if coef != 0:
-                    for j in range(r):
-                        src = w[i, j, c]
-                        dst = t[j]
-                        for e in range(cout):
-                            dst[e] += coef * src[e]
+        a0, a1, a2 = g[xi, 0], g[xi, 1], g[xi, 2]
+        for c in range(lo, hi):
+            for j in range(3):
+                w0, w1, w2, dst = w[0, j, c], w[1, j, c], w[2, j, c], t[j]
+                for e in range(cout):
+                    dst[e] = a0 * w0[e] + a1 * w1[e] + a2 * w2[e]
             for nu in range(alpha):
+                b0, b1, b2 = g[nu, 0], g[nu, 1], g[nu, 2]
                 dst = out[xi * alpha + nu, c]
-                dst[:] = 0
-                for j in range(r):
-                    coef = g[nu, j]
-                    if coef != 0:
-                        src = t[j]
-                        for e in range(cout):
-                            dst[e] += coef * src[e]
+                for e in range(cout):
+                    dst[e] = b0 * t0[e] + b1 * t1[e] + b2 * t2[e]
+
+
+@numba.njit(parallel=True, **NUMBA_OPTS)
+def _winograd_weight(w, g, out, chunks):
+    """``out[ξα+ν, c] = Σ_{i,j} G[ξ,i] G[ν,j] ω[i, j, c]`` (rows of ``C_out``); ``out`` is ``(α², C_in, C_out)``."""
+    for k in numba.prange(chunks):
+        lo, hi = _chunk(k, chunks, w.shape[2])
+        _winograd_weight_rows(w, g, lo, hi, out)
 
 
 @numba.njit(**NUMBA_OPTS)
-def _winograd_output(prod, at, first, out):
-    """``out[n, ma + i, mb + j] = Σ_{ξ,ν} Aᵀ[i,ξ] Aᵀ[j,ν] prod[ξα+ν, (n−first)·T + a·(W/m) + b]``, ``prod`` ``(α², rows, C)``."""
+def _winograd_output_rows(prod, at, first, lo, hi, out):
+    """:func:`_winograd_output` for the rows ``lo ≤ row < hi``; each output pixel is written once, as a 6-term sum
+    (α = 6: F(4×4, 3×3))."""
     _, h, wd, c = out.shape
     m, alpha = at.shape
     ta, tb = h // m, wd // m
     t = np.empty((m, alpha, c), out.dtype)  # t[i, ν] = Σ_ξ Aᵀ[i, ξ] prod[ξα+ν]
-    for row in range(prod.shape[1]):
+    for row in range(lo, hi):
         n, ab = divmod(row, ta * tb)
         a, b = divmod(ab, tb)
         t[:] = 0
@@ -337,18 +353,46 @@ def _winograd_output(prod, at, first, out):
                         for e in range(c):
                             dst[e] += coef * src[e]
         for i in range(m):
+            t0, t1, t2, t3, t4, t5 = t[i, 0], t[i, 1], t[i, 2], t[i, 3], t[i, 4], t[i, 5]
             for j in range(m):
+                a0, a1, a2, a3, a4, a5 = at[j, 0], at[j, 1], at[j, 2], at[j, 3], at[j, 4], at[j, 5]
                 dst = out[first + n, m * a + i, m * b + j]
-                dst[:] = 0
-                for nu in range(alpha):
-                    coef = at[j, nu]
-                    if coef != 0:
-                        src = t[i, nu]
-                        for e in range(c):
-                            dst[e] += coef * src[e]
+                for e in range(c):
+                    dst[e] = a0 * t0[e] + a1 * t1[e] + a2 * t2[e] + a3 * t3[e] + a4 * t4[e] + a5 * t5[e]
+
+
+@numba.njit(parallel=True, **NUMBA_OPTS)
+def _winograd_output(prod, at, first, out, chunks):
+    """``out[n, ma + i, mb + j] = Σ_{ξ,ν} Aᵀ[i,ξ] Aᵀ[j,ν] prod[ξα+ν, (n−first)·T + a·(W/m) + b]``, ``prod`` ``(α², rows, C)``."""
+    for k in numba.prange(chunks):
+        lo, hi = _chunk(k, chunks, prod.shape[1])
+        _winograd_output_rows(prod, at, first, lo, hi, out)
 
 
 WINOGRAD = toom_cook(WINOGRAD_TILE, 3, WINOGRAD_POINTS)
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, size: int, dt: np.dtype) -> np.ndarray:
+    """A flat work array of ``size`` elements, reused by the calling thread's later calls (content undefined).
+
+    Fresh memory costs a page fault per page: for C = 1024, N = 16 the Winograd path's 226 MB of work arrays took
+    ~35 ms of a 340 ms conv to map. The thread keeps the largest it has needed (:func:`release_scratch` frees them).
+    """
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or buf.dtype != dt or buf.size < size:
+        del buf
+        _SCRATCH.__dict__.pop(name, None)  # free the old array before allocating the new one
+        buf = np.empty(size, dt)
+        setattr(_SCRATCH, name, buf)
+    return buf[:size]
+
+
+def release_scratch() -> None:
+    """Free the calling thread's work arrays of the Winograd path."""
+    _SCRATCH.__dict__.clear()
 
 
 def winograd_applies(z_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> bool:
@@ -368,19 +412,20 @@ def periodic_conv_winograd(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     at, g, bt = (mat.astype(dt) for mat in WINOGRAD)
     points = g.shape[0] ** 2
     tiles = h * wd // WINOGRAD_TILE ** 2
-    u = np.empty((points, cin, cout), dt)
-    _winograd_weight(np.ascontiguousarray(w, dtype=dt), g, u)
+    u = _scratch("u", points * cin * cout, dt).reshape(points, cin, cout)
+    chunks = numba.get_num_threads()
+    _winograd_weight(np.ascontiguousarray(w, dtype=dt), g, u, chunks)
     block = int(np.clip(WINOGRAD_BLOCK_BYTES // (points * tiles * max(cin, cout) * dt.itemsize), 1, n))
-    v_buf = np.empty(points * block * tiles * cin, dt)
-    prod_buf = np.empty(points * block * tiles * cout, dt)
+    v_buf = _scratch("v", points * block * tiles * cin, dt)
+    prod_buf = _scratch("prod", points * block * tiles * cout, dt)
     out = np.empty((n, h, wd, cout), dt)
     for first in range(0, n, block):
         rows = min(block, n - first) * tiles
         v = v_buf[:points * rows * cin].reshape(points, rows, cin)  # contiguous, for BLAS
         prod = prod_buf[:points * rows * cout].reshape(points, rows, cout)
-        _winograd_input(z, bt, WINOGRAD_TILE, first, v)
+        _winograd_input(z, bt, WINOGRAD_TILE, first, v, chunks)
         np.matmul(v, u, out=prod)
-        _winograd_output(prod, at, first, out)
+        _winograd_output(prod, at, first, out, chunks)
     return out
 
 

@@ -204,7 +204,7 @@ def test_winograd_weight_transform_matches_einsum():
     at, g, bt = conv.WINOGRAD
     w = np.random.default_rng(5).standard_normal((3, 3, 4, 7))
     out = np.empty((36, 4, 7))
-    conv._winograd_weight(w, g, out)
+    conv._winograd_weight(w, g, out, 2)
     assert_close(out, np.einsum("xi,yj,ijco->xyco", g, g, w).reshape(36, 4, 7), rtol=0, atol=1e-14)
 
 
