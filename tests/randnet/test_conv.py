@@ -232,3 +232,19 @@ def test_bad_input_raises(z_shape, w_shape, match, method):
 def test_unknown_method_raises():
     with pytest.raises(ValueError, match="method"):
         periodic_conv(np.zeros((1, 3, 3, 1)), np.zeros((3, 3, 1, 1)), method="fft")
+
+
+def test_winograd_work_arrays_are_reused_grown_and_released():
+    """Later calls reuse the thread's work arrays (smaller ones as views), a larger or other-dtype call replaces
+    them, and every result still matches the reference; release_scratch frees them."""
+    conv.release_scratch()
+    cases = [((2, 8, 8, 4, 5, 3), np.float32), ((1, 4, 8, 3, 2, 3), np.float32), ((2, 8, 8, 6, 7, 3), np.float64)]
+    buffers = []
+    for shape, dtype in cases:
+        z, w = _case(shape, dtype, seed=6)
+        _assert_rel(conv.periodic_conv_winograd(z, w), reference_periodic_conv(z, w), REL[dtype])
+        buffers.append(conv._SCRATCH.u)
+    assert buffers[1] is buffers[0]  # reused
+    assert buffers[2] is not buffers[0] and buffers[2].dtype == np.float64
+    conv.release_scratch()
+    assert not vars(conv._SCRATCH)
