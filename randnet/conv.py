@@ -23,16 +23,18 @@ Three paths compute it:
   and ``ω̂`` is built tile by tile (a block of frequencies × a block of output channels, by
   :func:`_fourier_weight`, sized by :func:`_tiles`) right before its GEMM, so that it stays in cache
   and memory does not grow with ``F·C_in·C_out``;
-- ``winograd`` (K = 3, H and W multiples of 4): Winograd's minimal filtering F(4×4, 3×3) on the
-  periodic map's 4×4 output tiles (Lavin & Gray 2016), from the Toom–Cook construction (:func:`toom_cook`)
+- ``winograd`` (K = 3 with H and W multiples of 4; K = 5 with H and W even): Winograd's minimal filtering
+  F(4×4, 3×3) on the periodic map's 4×4 output tiles (Lavin & Gray 2016) — F(2×2, 5×5) on 2×2 tiles for K = 5,
+  the same 6×6 transforms — from the Toom–Cook construction (:func:`toom_cook`)
   with points ``0, 1, −1, 1/2, −2, ∞`` (in float32, max error 3.5e-6 of max |x| at C = 256, against 1.1e-5
   with Lavin & Gray's ``0, ±1, ±2``; the most accurate of eight sets we measured):
 
       x[tile] = Aᵀ [ Σ_c (G ω_c Gᵀ) ⊙ (Bᵀ d_c B) ] A,    d_c the 6×6 periodic input patch of the tile,
 
-  one GEMM ``(N·T × C_in)·(C_in × C_out)`` per point ``(ξ, ν)`` of the 6×6 grid, ``T = HW/16`` tiles per
-  input: 4 times fewer multiplications than the direct path, in GEMMs as tall as ``16·N`` rows, where the
-  Fourier path's per-frequency GEMMs have ``2N`` rows and run at half BLAS's speed.
+  one GEMM ``(N·T × C_in)·(C_in × C_out)`` per point ``(ξ, ν)`` of the 6×6 grid, ``T = HW/m²`` tiles per
+  input: for K = 3, 4 times fewer multiplications than the direct path, in GEMMs as tall as ``16·N`` rows,
+  where the Fourier path's per-frequency GEMMs have ``2N`` rows and run at half BLAS's speed (K = 5: 0.36 times,
+  ``64·N`` rows; F(4×4, 5×5) would need 8×8 transforms, 1.1e-5 float32 error at best).
 """
 from __future__ import annotations
 
@@ -55,11 +57,13 @@ DIRECT_MAX_WORK = 1 << 27
 FOURIER_PER_INPUT = 11.0
 FOURIER_PER_TAP = 3.3
 # Winograd F(m×m, r×r): output tile m, kernel r, interpolation points (and ∞); rows of a block of its GEMMs.
-WINOGRAD_TILE = 4
+# K → output tile m of F(m×m, K×K); both have α = m + K − 1 = 6, the kernels' transform size.
+WINOGRAD_TILES = {3: 4, 5: 2}
 WINOGRAD_POINTS = (0, 1, -1, Fraction(1, 2), -2)
 WINOGRAD_BLOCK_BYTES = 64 << 20
 WINOGRAD_MIN_PIXELS = 1024
 WINOGRAD_MIN_WIDTH = 40
+WINOGRAD_VS_FOURIER = 0.5
 
 
 def _check(z: np.ndarray, w: np.ndarray) -> None:
@@ -369,7 +373,7 @@ def _winograd_output(prod, at, first, out, chunks):
         _winograd_output_rows(prod, at, first, lo, hi, out)
 
 
-WINOGRAD = toom_cook(WINOGRAD_TILE, 3, WINOGRAD_POINTS)
+WINOGRAD = {k: toom_cook(m, k, WINOGRAD_POINTS) for k, m in WINOGRAD_TILES.items()}
 
 
 _SCRATCH = threading.local()
@@ -396,25 +400,31 @@ def release_scratch() -> None:
 
 
 def winograd_applies(z_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> bool:
-    """The Winograd path needs K = 3 and maps tiled by ``WINOGRAD_TILE``."""
-    return w_shape[0] == 3 and z_shape[1] % WINOGRAD_TILE == 0 and z_shape[2] % WINOGRAD_TILE == 0
+    """The Winograd path needs K = 3 (maps tiled by 4×4) or K = 5 (by 2×2)."""
+    m = WINOGRAD_TILES.get(w_shape[0])
+    return m is not None and z_shape[1] % m == 0 and z_shape[2] % m == 0
 
 
 def periodic_conv_winograd(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Winograd path (module doc): per block of inputs, transform the tiles, one GEMM per point, transform back."""
     if not winograd_applies(z.shape, w.shape):
-        raise ValueError(f"periodic_conv: the winograd path needs K = 3 and H, W multiples of {WINOGRAD_TILE}; "
+        raise ValueError("periodic_conv: the winograd path needs K = 3 and H, W multiples of 4, or K = 5 and H, W even; "
                          f"got K = {w.shape[0]} and a {z.shape[1]}×{z.shape[2]} map")
     n, h, wd, cin = z.shape
     cout = w.shape[3]
     dt = _work_dtype(z, w)
     z = np.ascontiguousarray(z, dtype=dt)
-    at, g, bt = (mat.astype(dt) for mat in WINOGRAD)
+    k = w.shape[0]
+    m = WINOGRAD_TILES[k]
+    at, g, bt = (mat.astype(dt) for mat in WINOGRAD[k])
     points = g.shape[0] ** 2
-    tiles = h * wd // WINOGRAD_TILE ** 2
+    tiles = h * wd // m ** 2
     u = _scratch("u", points * cin * cout, dt).reshape(points, cin, cout)
     chunks = numba.get_num_threads()
-    _winograd_weight(np.ascontiguousarray(w, dtype=dt), g, u, chunks)
+    if k == 3:
+        _winograd_weight(np.ascontiguousarray(w, dtype=dt), g, u, chunks)
+    else:  # U = (G ⊗ G) ω as one GEMM (K = 5: the transform is a small share of the GEMMs' time)
+        np.matmul(np.kron(g, g), w.reshape(k * k, cin * cout).astype(dt, copy=False), out=u.reshape(points, -1))
     block = int(np.clip(WINOGRAD_BLOCK_BYTES // (points * tiles * max(cin, cout) * dt.itemsize), 1, n))
     v_buf = _scratch("v", points * block * tiles * cin, dt)
     prod_buf = _scratch("prod", points * block * tiles * cout, dt)
@@ -423,7 +433,7 @@ def periodic_conv_winograd(z: np.ndarray, w: np.ndarray) -> np.ndarray:
         rows = min(block, n - first) * tiles
         v = v_buf[:points * rows * cin].reshape(points, rows, cin)  # contiguous, for BLAS
         prod = prod_buf[:points * rows * cout].reshape(points, rows, cout)
-        _winograd_input(z, bt, WINOGRAD_TILE, first, v, chunks)
+        _winograd_input(z, bt, m, first, v, chunks)
         np.matmul(v, u, out=prod)
         _winograd_output(prod, at, first, out, chunks)
     return out
@@ -433,14 +443,19 @@ def auto_method(z_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> str:
     """The path ``periodic_conv(z, w, "auto")`` takes: the one expected to be fastest.
 
     - ``"direct"`` for small layers (``K²·N·H·W·C_in·C_out < 2²⁷``: FFTs, transforms and per-call overheads dominate);
-    - ``"winograd"`` where it applies (K = 3, H and W multiples of 4) with at least ``WINOGRAD_MIN_PIXELS = 1024``
-      output pixels ``N·H·W`` (transforming ω into its 36 points must be amortized) and channels wide enough,
-      ``C_in·C_out/(C_in + C_out) ≥ WINOGRAD_MIN_WIDTH = 40`` (the tile transforms cost ``∝ C_in + C_out`` per pixel,
-      the GEMMs they save ``∝ C_in·C_out``): about 2× faster than the direct path from C = 128, N·H·W = 4096;
+    - ``"winograd"`` where it applies (K = 3 on maps tiled by 4×4, K = 5 by 2×2) with at least
+      ``WINOGRAD_MIN_PIXELS = 1024`` output pixels ``N·H·W`` (transforming ω into its 36 points must be amortized)
+      and channels wide enough, ``C_in·C_out/(C_in + C_out) ≥ WINOGRAD_MIN_WIDTH = 40`` (the tile transforms cost
+      ``∝ C_in + C_out`` per pixel, the GEMMs they save ``∝ C_in·C_out``): about 2× faster than the direct path
+      from C = 128, N·H·W = 4096 with K = 3. With K = 5 only where the Fourier path is not expected below half the
+      direct time (``11/N + 3.3/K² ≥ WINOGRAD_VS_FOURIER = 0.5``, i.e. N ≤ 29): F(2×2, 5×5) saves less (0.36 of the
+      direct multiplications) and wins at small N, where building ω̂ dominates the Fourier path (N = 16, C = 1024:
+      1.1 s against 1.2 s with one thread, 0.6 s against 1.4 s with two), not at N = 32 with one thread (0.53 s
+      against 0.41 s);
     - otherwise ``"fourier"`` where its time relative to the direct path, about ``11/N + 3.3/K²``, is below 1:
       building ω̂ (independent of N) takes as long as the direct path on about 11 inputs, and the Fourier GEMMs
       do ``4·F ≈ 2·H·W`` real products per entry of ω against the direct path's ``K²·H·W``, at a lower rate
-      (N-row GEMMs) — e.g. K = 5 from N = 13; ``"direct"`` else (K = 1, few inputs).
+      (N-row GEMMs); ``"direct"`` else (K = 1, few inputs).
 
     Constants measured on the 2-core development machine with one thread (as in the Monte Carlo workers),
     float32, maps 8×8 to 32×32, C = 8…1024, N = 1…128 (``benchmarks/bench_layer.py`` for the layer figures).
@@ -449,10 +464,11 @@ def auto_method(z_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> str:
     k, _, cin, cout = w_shape
     if k * k * n * h * wd * cin * cout < DIRECT_MAX_WORK:
         return "direct"
+    fourier_vs_direct = FOURIER_PER_INPUT / n + FOURIER_PER_TAP / (k * k)
     if (winograd_applies(z_shape, w_shape) and n * h * wd >= WINOGRAD_MIN_PIXELS
-            and cin * cout >= WINOGRAD_MIN_WIDTH * (cin + cout)):
+            and cin * cout >= WINOGRAD_MIN_WIDTH * (cin + cout) and (k == 3 or fourier_vs_direct >= WINOGRAD_VS_FOURIER)):
         return "winograd"
-    return "fourier" if FOURIER_PER_INPUT / n + FOURIER_PER_TAP / (k * k) < 1 else "direct"
+    return "fourier" if fourier_vs_direct < 1 else "direct"
 
 
 def periodic_conv(z: np.ndarray, w: np.ndarray, method: str = "auto") -> np.ndarray:

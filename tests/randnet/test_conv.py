@@ -15,9 +15,10 @@ METHODS = ("fourier", "direct", "auto", "winograd")
 # (N, H, W, C_in, C_out, K): non-square and odd/even maps, kernels wider than the map, several tiles of C_out
 SHAPES = [(2, 6, 5, 3, 4, 3), (3, 4, 7, 5, 2, 5), (1, 8, 8, 4, 6, 1), (2, 3, 2, 2, 3, 5), (2, 5, 6, 6, 130, 3),
           (1, 1, 4, 3, 2, 3)]
-# shapes the Winograd path takes (K = 3, H and W multiples of 4): one tile whose 6×6 patch wraps past the map,
-# non-square, many tiles, wide C_out
-WINOGRAD_SHAPES = [(1, 4, 4, 3, 2, 3), (2, 8, 12, 5, 7, 3), (3, 12, 4, 2, 3, 3), (1, 8, 8, 6, 130, 3)]
+# shapes the Winograd path takes (K = 3, H and W multiples of 4; K = 5, H and W even): one tile whose 6×6 patch
+# wraps past the map, non-square, many tiles, wide C_out
+WINOGRAD_SHAPES = [(1, 4, 4, 3, 2, 3), (2, 8, 12, 5, 7, 3), (3, 12, 4, 2, 3, 3), (1, 8, 8, 6, 130, 3),
+                   (2, 6, 4, 3, 4, 5), (1, 2, 2, 2, 3, 5)]
 # relative accuracy, max |error| / max |reference|, that each dtype must reach
 REL = {np.float32: 1e-5, np.float64: 1e-12}
 
@@ -133,7 +134,10 @@ def test_dtype_follows_the_inputs():
     (16, 3, 16, 256, 256, "winograd"),  # N·H·W = 4096
     (16, 3, 18, 256, 256, "direct"),    # 18×18 is not tiled by 4×4, and building ω̂ costs more than it saves
     (2, 3, 16, 512, 512, "direct"),     # N·H·W = 512 < 1024: ω's transform is not amortized
-    (16, 5, 16, 256, 256, "fourier"),   # K = 5: Winograd F(4×4, 3×3) does not apply; 25 taps amortize ω̂
+    (32, 5, 16, 256, 256, "fourier"),   # K = 5: 11/32 + 3.3/25 < 0.5, Fourier beats F(2×2, 5×5)
+    (16, 5, 16, 256, 256, "winograd"),  # ... not at N = 16
+    (16, 5, 15, 256, 256, "fourier"),   # odd map: no 2×2 tiles; 25 taps amortize ω̂
+    (16, 7, 16, 256, 256, "fourier"),   # no Winograd path for K = 7
 ])
 def test_auto_rule(monkeypatch, n, k, side, cin, cout, expected):
     calls = []
@@ -184,7 +188,7 @@ def test_winograd_points_are_more_accurate_than_lavin_gray_in_float32():
     for name, points in (("ours", conv.WINOGRAD_POINTS), ("lavin", (0, 1, -1, 2, -2))):
         matrices = conv.toom_cook(4, 3, points)
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(conv, "WINOGRAD", matrices)
+            mp.setitem(conv.WINOGRAD, 3, matrices)
             errors[name] = float(np.max(np.abs(conv.periodic_conv_winograd(z, w) - ref)) / np.max(np.abs(ref)))
     assert errors["ours"] < 0.6 * errors["lavin"], errors
     assert errors["ours"] < 1e-5
@@ -201,7 +205,7 @@ def test_winograd_input_blocks_do_not_change_the_result(monkeypatch, dtype):
 
 def test_winograd_weight_transform_matches_einsum():
     """_winograd_weight: U[ξα+ν, c, o] = Σ_{i,j} G[ξ,i] G[ν,j] ω[i, j, c, o]."""
-    at, g, bt = conv.WINOGRAD
+    at, g, bt = conv.WINOGRAD[3]
     w = np.random.default_rng(5).standard_normal((3, 3, 4, 7))
     out = np.empty((36, 4, 7))
     conv._winograd_weight(w, g, out, 2)
@@ -209,9 +213,10 @@ def test_winograd_weight_transform_matches_einsum():
 
 
 @pytest.mark.parametrize("z_shape,w_shape", [((2, 6, 8, 3), (3, 3, 3, 4)), ((2, 8, 6, 3), (3, 3, 3, 4)),
-                                             ((2, 8, 8, 3), (5, 5, 3, 4)), ((2, 8, 8, 3), (1, 1, 3, 4))])
+                                             ((2, 8, 7, 3), (5, 5, 3, 4)), ((2, 8, 8, 3), (1, 1, 3, 4)),
+                                             ((2, 8, 8, 3), (7, 7, 3, 4))])
 def test_winograd_rejects_what_it_cannot_tile(z_shape, w_shape):
-    with pytest.raises(ValueError, match="winograd path needs K = 3 and H, W multiples of 4"):
+    with pytest.raises(ValueError, match="winograd path needs K = 3 and H, W multiples of 4, or K = 5 and H, W even"):
         periodic_conv(np.zeros(z_shape), np.zeros(w_shape), method="winograd")
 
 
