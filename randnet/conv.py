@@ -264,9 +264,18 @@ def _chunk(k, chunks, size):
 
 
 @numba.njit(**NUMBA_OPTS)
+def _combine6(coef, rows, dst):
+    """``dst = Σ_{s<6} coef[s] · rows[s]``, each element written once (α = 6: the second stage of the tile
+    transforms; writing once, not accumulating, is what keeps them off memory's critical path)."""
+    a0, a1, a2, a3, a4, a5 = coef[0], coef[1], coef[2], coef[3], coef[4], coef[5]
+    t0, t1, t2, t3, t4, t5 = rows[0], rows[1], rows[2], rows[3], rows[4], rows[5]
+    for e in range(dst.size):
+        dst[e] = a0 * t0[e] + a1 * t1[e] + a2 * t2[e] + a3 * t3[e] + a4 * t4[e] + a5 * t5[e]
+
+
+@numba.njit(**NUMBA_OPTS)
 def _winograd_input_rows(z, bt, m, first, lo, hi, out):
-    """:func:`_winograd_input` for the rows ``lo ≤ row < hi``; each output row is written once, as a 6-term sum
-    (α = 6: F(4×4, 3×3))."""
+    """:func:`_winograd_input` for the rows ``lo ≤ row < hi``; each output row is written once (:func:`_combine6`)."""
     _, h, wd, c = z.shape
     alpha = bt.shape[0]
     p = (alpha - m) // 2
@@ -287,12 +296,8 @@ def _winograd_input_rows(z, bt, m, first, lo, hi, out):
                         for e in range(c):
                             dst[e] += coef * src[e]
         for xi in range(alpha):
-            t0, t1, t2, t3, t4, t5 = t[xi, 0], t[xi, 1], t[xi, 2], t[xi, 3], t[xi, 4], t[xi, 5]
             for nu in range(alpha):
-                b0, b1, b2, b3, b4, b5 = bt[nu, 0], bt[nu, 1], bt[nu, 2], bt[nu, 3], bt[nu, 4], bt[nu, 5]
-                dst = out[xi * alpha + nu, row]
-                for e in range(c):
-                    dst[e] = b0 * t0[e] + b1 * t1[e] + b2 * t2[e] + b3 * t3[e] + b4 * t4[e] + b5 * t5[e]
+                _combine6(bt[nu], t[xi], out[xi * alpha + nu, row])
 
 
 @numba.njit(parallel=True, **NUMBA_OPTS)
@@ -337,8 +342,7 @@ def _winograd_weight(w, g, out, chunks):
 
 @numba.njit(**NUMBA_OPTS)
 def _winograd_output_rows(prod, at, first, lo, hi, out):
-    """:func:`_winograd_output` for the rows ``lo ≤ row < hi``; each output pixel is written once, as a 6-term sum
-    (α = 6: F(4×4, 3×3))."""
+    """:func:`_winograd_output` for the rows ``lo ≤ row < hi``; each output pixel is written once (:func:`_combine6`)."""
     _, h, wd, c = out.shape
     m, alpha = at.shape
     ta, tb = h // m, wd // m
@@ -357,12 +361,8 @@ def _winograd_output_rows(prod, at, first, lo, hi, out):
                         for e in range(c):
                             dst[e] += coef * src[e]
         for i in range(m):
-            t0, t1, t2, t3, t4, t5 = t[i, 0], t[i, 1], t[i, 2], t[i, 3], t[i, 4], t[i, 5]
             for j in range(m):
-                a0, a1, a2, a3, a4, a5 = at[j, 0], at[j, 1], at[j, 2], at[j, 3], at[j, 4], at[j, 5]
-                dst = out[first + n, m * a + i, m * b + j]
-                for e in range(c):
-                    dst[e] = a0 * t0[e] + a1 * t1[e] + a2 * t2[e] + a3 * t3[e] + a4 * t4[e] + a5 * t5[e]
+                _combine6(at[j], t[i], out[first + n, m * a + i, m * b + j])
 
 
 @numba.njit(parallel=True, **NUMBA_OPTS)
