@@ -1,5 +1,5 @@
 """Shared pytest configuration: one hypothesis profile for the property tests (no deadline: the first
-call of a numba kernel compiles or loads its cache)."""
+call of a numba kernel compiles or loads its cache; derandomized, so that a run is reproducible)."""
 import itertools
 import textwrap
 
@@ -8,7 +8,7 @@ from hypothesis import settings
 
 from randnet import norms, plugins
 
-settings.register_profile("randnet", deadline=None, print_blob=True)
+settings.register_profile("randnet", deadline=None, print_blob=True, derandomize=True)
 settings.load_profile("randnet")
 
 
