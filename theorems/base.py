@@ -20,7 +20,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 RELATIONS = ("<=", ">=", "==")
-MODES = ("exact", "mean", "probability")
+COMPARISON_MODES = ("exact", "mean", "probability")
+"""How a :class:`Comparison` is judged (the run modes ``quick`` / ``full`` are ``validation.engine.RUN_MODES``)."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ class Comparison:
     def __post_init__(self) -> None:
         if self.relation not in RELATIONS:
             raise ValueError(f"relation must be one of {RELATIONS}, got {self.relation!r}")
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.mode not in COMPARISON_MODES:
+            raise ValueError(f"mode must be one of {COMPARISON_MODES}, got {self.mode!r}")
         if not (self.tolerance >= 0 and np.isfinite(self.tolerance)):
             raise ValueError(f"tolerance must be finite and >= 0, got {self.tolerance!r}")
         object.__setattr__(self, "prediction", np.atleast_1d(np.asarray(self.prediction, dtype=float)))

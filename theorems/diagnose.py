@@ -27,7 +27,7 @@ import numpy as np
 
 from randnet import NetConfig, reference_config
 from randnet.plugins import register_plugin
-from theorems.fig2 import PanelConfig, panel_stats, power_profile, profile_quantities
+from theorems._panels import PanelConfig, panel_stats, power_profile, profile_quantities
 
 CONTEXT_NORMS = ("ln", "bn")
 REALIZATIONS = {"quick": 4, "full": 50}

@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from randnet import DatasetSpec, NetConfig, reference_config
-from theorems._common import U64, collapse_measure, definition1, eps_hypothesis, layers, norm_hypothesis, \
+from randnet.roundoff import summation_error
+from theorems._common import collapse_measure, definition1_hypotheses, eps_hypothesis, layers, norm_hypothesis, \
     periodic_conv_hypothesis, representative_data, rho_powers
 from theorems.base import Claim, Comparison, Hypothesis, register
 
@@ -44,7 +45,7 @@ def centered_hypothesis(config: NetConfig) -> Hypothesis:
     data = representative_data(config.dataset)
     m = int(np.prod(data.shape[:3]))
     worst = float(np.abs(data.mean(axis=(0, 1, 2))).max())
-    tol = m * U64 / (1 - m * U64) * float(np.abs(data).max())
+    tol = summation_error(m) * float(np.abs(data).max())
     why = f"max_c |μ_c(x)| = {worst:.3g} (round-off bound {tol:.2g}) on {config.dataset.name!r}"
     if config.dataset.path is None and config.dataset.redraw:
         why += " (a representative draw)"
@@ -54,7 +55,7 @@ def centered_hypothesis(config: NetConfig) -> Hypothesis:
 def hypotheses(config: NetConfig) -> list[Hypothesis]:
     return [norm_hypothesis(config, ("ln",), plain=True), eps_hypothesis(config), periodic_conv_hypothesis(config),
             Hypothesis("φ = identity", config.activation == "identity", f"φ = {config.activation}"),
-            centered_hypothesis(config)] + definition1(config)
+            centered_hypothesis(config)] + definition1_hypotheses(config)
 
 
 def comparisons(config: NetConfig) -> list[Comparison]:

@@ -31,7 +31,7 @@ case resolves perturbations of ``ρ`` of that size.
 from __future__ import annotations
 
 from randnet import DatasetSpec, NetConfig, reference_config
-from theorems._common import collapse_measure, definition1, eps_hypothesis, layers, norm_hypothesis, \
+from theorems._common import collapse_measure, definition1_hypotheses, eps_hypothesis, layers, norm_hypothesis, \
     periodic_conv_hypothesis, positive_homogeneous_hypothesis, rho_powers
 from theorems.base import Claim, Comparison, Hypothesis, register
 
@@ -42,7 +42,7 @@ WIDTHS = {"quick": (8, 16, 32, 64, 128), "full": (16, 32, 64, 128, 256, 512, 102
 
 def hypotheses(config: NetConfig) -> list[Hypothesis]:
     return [norm_hypothesis(config, ("ln",), plain=True), eps_hypothesis(config), periodic_conv_hypothesis(config),
-            positive_homogeneous_hypothesis(config)] + definition1(config)
+            positive_homogeneous_hypothesis(config)] + definition1_hypotheses(config)
 
 
 def comparisons(config: NetConfig) -> list[Comparison]:
