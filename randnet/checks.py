@@ -10,9 +10,10 @@ import math
 import numpy as np
 
 
-def is_int(value, minimum: int = 1) -> bool:
-    """``value`` is an integer (not a bool) ``>= minimum``."""
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
+def is_int(value, minimum: int | None = 1) -> bool:
+    """``value`` is an integer (not a bool) ``>= minimum`` (any integer when ``minimum`` is None)."""
+    return (not isinstance(value, bool) and isinstance(value, (int, np.integer))
+            and (minimum is None or value >= minimum))
 
 
 def int_words(minimum: int = 1) -> str:
