@@ -21,7 +21,15 @@ import numpy as np
 
 RELATIONS = ("<=", ">=", "==")
 COMPARISON_MODES = ("exact", "mean", "probability")
-"""How a :class:`Comparison` is judged (the run modes ``quick`` / ``full`` are ``validation.engine.RUN_MODES``)."""
+"""How a :class:`Comparison` is judged (:attr:`Comparison.mode`)."""
+RUN_MODES = ("quick", "full")
+"""Which default configurations and realizations a claim runs (``Claim.configs(mode)``, ``Claim.realizations``)."""
+
+
+def check_run_mode(mode: str) -> None:
+    """A clear error unless ``mode`` is one of :data:`RUN_MODES`."""
+    if mode not in RUN_MODES:
+        raise ValueError(f"mode must be one of {', '.join(RUN_MODES)}, got {mode!r}")
 
 
 @dataclass(frozen=True)
@@ -76,8 +84,8 @@ class Claim:
     key, title, statement
         identifier (``"T1"``), one-line title, and the SPEC formula in words.
     configs(mode)
-        the default configurations, ``mode`` in ``{"quick", "full"}``. A configuration is
-        any frozen object with a ``describe() -> dict`` (JSON-able) method.
+        the default configurations, ``mode`` one of :data:`RUN_MODES` (``"quick"``, ``"full"``). A
+        configuration is any frozen object with a ``describe() -> dict`` (JSON-able) method.
     hypotheses(config)
         the list of :class:`Hypothesis`; any unmet one makes the verdict HYPOTHESIS NOT MET.
     measure(config, seed_sequence)

@@ -26,7 +26,7 @@ from randnet import DatasetSpec, NetConfig
 from randnet.stats import channel_moments, input_moments
 from theorems._common import DETERMINISTIC_REALIZATIONS, data_hypothesis, eps_hypothesis, layer_moments, layers, \
     norm_hypothesis, roundoff_tolerance
-from theorems.base import Claim, Comparison, Hypothesis, register
+from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
 
 NORMS = ("bn", "ln", "in", "gn")
 OFFSET = 3.0
@@ -110,12 +110,11 @@ def negative_controls(config: NetConfig) -> list[Comparison]:
 
 def configs(mode: str, eps: float = 0.0) -> list[NetConfig]:
     """The four norms (bn also with mini-batches), float32, and ln in float64 (the tolerance scales with the dtype)."""
+    check_run_mode(mode)
     if mode == "quick":
         base = NetConfig(widths=16, depth=8, eps=eps, dataset=DatasetSpec(n=8, height=8, width=8))
-    elif mode == "full":
-        base = NetConfig(widths=128, depth=50, eps=eps, dataset=DatasetSpec(n=32, height=16, width=16))
     else:
-        raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+        base = NetConfig(widths=128, depth=50, eps=eps, dataset=DatasetSpec(n=32, height=16, width=16))
     return [base.replace(norm="bn"), base.replace(norm="bn", batch_size=base.dataset.n // 4), base.replace(norm="ln"),
             base.replace(norm="in"), base.replace(norm="gn", groups=4), base.replace(norm="ln", dtype="float64")]
 

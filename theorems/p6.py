@@ -25,7 +25,7 @@ from randnet import DatasetSpec, NetConfig, reference_config
 from randnet.roundoff import summation_error
 from theorems._common import collapse_measure, definition1_hypotheses, eps_hypothesis, layers, norm_hypothesis, \
     periodic_conv_hypothesis, representative_data, rho_powers
-from theorems.base import Claim, Comparison, Hypothesis, register
+from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
 
 DELTA = 0.05
 """δ of the equality "≃": 5% of the layer's power ``P(y^l) = 1``; fixed, not fitted to the data."""
@@ -70,13 +70,12 @@ def negative_controls(config: NetConfig) -> list[Comparison]:
 
 def configs(mode: str) -> list[NetConfig]:
     """Reference distributions, identity, LN, centered Gaussian data. quick: 16 inputs 8×8; full: 128 inputs 16×16."""
+    check_run_mode(mode)
     if mode == "quick":
         return [NetConfig(widths=c, depth=DEPTH[mode], norm="ln", activation="identity",
                           dataset=DatasetSpec(name="centered", n=16, height=8, width=8)) for c in WIDTHS[mode]]
-    if mode == "full":
-        return [reference_config(width=c, depth=DEPTH[mode], norm="ln", activation="identity")
-                .replace(dataset=DatasetSpec(name="centered", n=128, height=16, width=16)) for c in WIDTHS[mode]]
-    raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+    return [reference_config(width=c, depth=DEPTH[mode], norm="ln", activation="identity")
+            .replace(dataset=DatasetSpec(name="centered", n=128, height=16, width=16)) for c in WIDTHS[mode]]
 
 
 register(Claim(

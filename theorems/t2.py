@@ -40,7 +40,7 @@ from randnet import DatasetSpec, NetConfig, power_terms
 from randnet.stats import channel_moments
 from theorems._common import DETERMINISTIC_REALIZATIONS, data_hypothesis, definition1_hypotheses, eps_hypothesis, \
     layer_moments, layers, norm_hypothesis, roundoff_tolerance
-from theorems.base import Claim, Comparison, Hypothesis, register
+from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
 
 IDENTITIES = {  # quantity -> the identity it measures (worst channel of the layer)
     "channel_mean": "μ_c(y^l) = 0",
@@ -114,12 +114,11 @@ def negative_controls(config: NetConfig) -> list[Comparison]:
 def configs(mode: str, eps: float = 0.0) -> list[NetConfig]:
     """IN at a small width: ReLU in float32 and float64, and tanh with β ~ N(0.5, 0.2²) (nothing is assumed on φ or
     the parameters)."""
+    check_run_mode(mode)
     if mode == "quick":
         base = NetConfig(widths=16, depth=8, norm="in", eps=eps, dataset=DatasetSpec(n=8, height=8, width=8))
-    elif mode == "full":
-        base = NetConfig(widths=128, depth=50, norm="in", eps=eps, dataset=DatasetSpec(n=32, height=16, width=16))
     else:
-        raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+        base = NetConfig(widths=128, depth=50, norm="in", eps=eps, dataset=DatasetSpec(n=32, height=16, width=16))
     return [base, base.replace(dtype="float64"), base.replace(activation="tanh", beta="normal(0.5, 0.2)")]
 
 
@@ -234,12 +233,11 @@ def ladder_comparisons(config: GroupLadder, sign: str = ">=") -> list[Comparison
 def ladder_configs(mode: str) -> list[GroupLadder]:
     """Reference distributions, ReLU. quick: C = 32, 12 layers, 16 inputs 8×8; full: C = 256, 50 layers,
     128 inputs 16×16."""
+    check_run_mode(mode)
     if mode == "quick":
         net = NetConfig(widths=32, depth=12, dataset=DatasetSpec(n=16, height=8, width=8))
-    elif mode == "full":
-        net = NetConfig(widths=256, depth=50, dataset=DatasetSpec(n=128, height=16, width=16))
     else:
-        raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+        net = NetConfig(widths=256, depth=50, dataset=DatasetSpec(n=128, height=16, width=16))
     return [GroupLadder(net, ladder(net.width))]
 
 

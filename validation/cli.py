@@ -29,11 +29,10 @@ from randnet import BUILTIN_DATASETS, load_array, parse_distribution
 from randnet.checks import int_words, is_int, is_number
 from randnet.norms import parse_norm
 from theorems import diagnose
-from theorems.base import REGISTRY
+from theorems.base import REGISTRY, RUN_MODES
 
 from .backends import BACKENDS, execute
 from .configs import override, unique
-from .engine import RUN_MODES
 from .plots_proxy import draw_diagnosis
 from .runner import Task, run_and_report
 from .sweep import add_sweep_command
@@ -88,16 +87,15 @@ def _checked(check):
     return parse
 
 
-def norm_spec(text: str) -> str:
+def _norm(text: str) -> None:
     """A built-in norm (``ln``, ``gn+pn``…) or a user's ``package.module:function`` (imported and checked now)."""
-    try:
-        if ":" in text:
-            randnet.plugins.register_plugin(text.partition("+")[0].strip())
-        else:
-            parse_norm(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return text
+    if ":" in text:
+        randnet.plugins.register_plugin(text.partition("+")[0].strip())
+    else:
+        parse_norm(text)
+
+
+norm_spec = _checked(_norm)
 
 
 def claim_keys(text: str) -> tuple[str, ...]:

@@ -18,17 +18,13 @@ import numpy as np
 
 import randnet
 from randnet.checks import check_int
-from theorems.base import REGISTRY, Claim, Hypothesis
+from theorems.base import REGISTRY, Claim, Hypothesis, check_run_mode
 
 from .backends import execute
 from .configs import config_digest, distinct_labels, group_by
 from .intervals import ConfidenceInterval, t_interval
 from .store import Store
 from .verdicts import Judgement, Trend, judge, judge_trend, overall
-
-RUN_MODES = ("quick", "full")
-"""Which default configurations and realizations a claim runs (``Claim.configs(mode)``; not the comparison modes
-of ``theorems.base.COMPARISON_MODES``)."""
 
 
 def get_claim(claim_key: str) -> Claim:
@@ -205,8 +201,7 @@ def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizat
     """
     if isinstance(claim, str):
         claim = get_claim(claim)
-    if mode not in RUN_MODES:
-        raise ValueError(f"mode must be one of {', '.join(RUN_MODES)}, got {mode!r}")
+    check_run_mode(mode)
     configs = tuple(claim.configs(mode) if configs is None else configs)
     if not configs:
         raise ValueError(f"claim {claim.key}: no configuration to run")

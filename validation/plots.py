@@ -161,6 +161,17 @@ POWER_TERMS = ("(1) μ_c(y)²: dataset scale", "(2) σ_c(μ_x,c(y))²: instance 
                "(3) μ_c(σ_x,c(y))²: mean instance spread", "(4) σ_c(σ_x,c(y))²: instance spreads vary")
 
 
+def stacked_power(ax, terms: np.ndarray, title: str) -> None:
+    """The four layer-level power terms ``(L, 4)`` of Eq. 5 stacked against depth (a "power plot")."""
+    depth = np.arange(1, len(terms) + 1)
+    ax.stackplot(depth, terms.T, labels=POWER_TERMS, alpha=0.85)
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("layer l")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(1, max(len(terms), 2))
+    ax.grid(alpha=0.3)
+
+
 @register_plot("power")
 def plot_power(result, out_dir) -> list[Path]:
     """The four layer-level power terms of ``y^l`` (Eq. 5), mean over realizations, stacked against depth;
@@ -174,14 +185,7 @@ def plot_power(result, out_dir) -> list[Path]:
     rows = -(-len(rs) // cols)
     fig, axes = subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False, sharey=True)
     for ax, r in zip(axes.ravel(), rs):
-        terms = r.samples["power_y"].mean(axis=0)
-        depth = np.arange(1, len(terms) + 1)
-        ax.stackplot(depth, terms.T, labels=POWER_TERMS, alpha=0.85)
-        ax.set_title(textwrap.fill(r.label, 45), fontsize=9)
-        ax.set_xlabel("layer l")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlim(1, max(len(terms), 2))
-        ax.grid(alpha=0.3)
+        stacked_power(ax, r.samples["power_y"].mean(axis=0), textwrap.fill(r.label, 45))
     for ax in axes[:, 0]:
         ax.set_ylabel("power of y^l")
     for ax in axes.ravel()[len(rs):]:

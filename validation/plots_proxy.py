@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .plots import POWER_TERMS, register_plot, save, subplots
+from .plots import register_plot, save, stacked_power, subplots
 
 T3_NET_PANELS = (("mean_y_dev", "RMS_c μ_c(y)"), ("std_y_dev", "RMS_c (σ_c(y) − 1)"),
                  ("collapse_step", "collapse step: Δ P(μ_c)/P, z^{l−1} → y^l"),
@@ -21,16 +21,6 @@ T3_NET_PANELS = (("mean_y_dev", "RMS_c μ_c(y)"), ("std_y_dev", "RMS_c (σ_c(y) 
 def _norms(samples, prefix: str) -> list[str]:
     """The norms ``n`` of the quantities ``prefix[n]``, in measurement order."""
     return [k[len(prefix) + 1:-1] for k in samples if k.startswith(prefix + "[")]
-
-
-def _stacked(ax, terms: np.ndarray, title: str) -> None:
-    """The four power terms ``(L, 4)`` stacked against depth."""
-    depth = np.arange(1, len(terms) + 1)
-    ax.stackplot(depth, terms.T, labels=POWER_TERMS, alpha=0.85)
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel("layer l")
-    ax.set_xlim(1, max(len(terms), 2))
-    ax.grid(alpha=0.3)
 
 
 def _legend_below(fig, ax, rows: int = 1) -> None:
@@ -50,7 +40,7 @@ def plot_fig2(result, out_dir) -> list[Path]:
         for ax, norm in zip(axes[0], norms):
             d = r.samples.get(f"distance[{norm}]")
             title = norm if d is None else f"{norm}\nd to bn = {d.mean():.3f}"
-            _stacked(ax, r.mean(f"power_y[{norm}]"), title)
+            stacked_power(ax, r.mean(f"power_y[{norm}]"), title)
         axes[0, 0].set_ylabel("power of y^l")
         fig.suptitle(f"{result.claim.key}: power plots, {r.label} ({r.realizations} realizations)", fontsize=10)
         _legend_below(fig, axes[0, 0])
@@ -145,7 +135,7 @@ def draw_diagnosis(diagnosis, out_dir) -> list[Path]:
     d = diagnosis
     layers = d.layers
     fig, axes = subplots(1, 3, figsize=(15, 4.3))
-    _stacked(axes[0], d.profile, f"power plot of y^l: {d.config.name}\nd to bn = {d.distance:.3f} "
+    stacked_power(axes[0], d.profile, f"power plot of y^l: {d.config.name}\nd to bn = {d.distance:.3f} "
                                  f"(ln: {d.ln_distance:.3f})")
     ax = axes[1]
     ax.plot(layers, d.noncollapsed, "o-", ms=3, label=d.config.name)

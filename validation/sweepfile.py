@@ -58,17 +58,19 @@ from randnet.checks import is_int, is_number
 from randnet.config import DTYPES
 from randnet.datasets import BUILTIN as BUILTIN_DATASETS
 from randnet.norms import parse_norm
-from theorems.base import REGISTRY
+from theorems.base import REGISTRY, RUN_MODES
 
 from .backends import BACKENDS
 from .configs import ALIASES, config_digest, override, same_field, unique
-from .engine import RUN_MODES
 
 SWEEP_KEYS = ("name", "claims", "seed", "realizations", "mode", "base", "grid", "run")
 RUN_KEYS = ("backend", "jobs", "scheduler", "store", "out")
 POSITIVE_INTS = ("depth", "kernel_size", "groups", "batch_size", "first_stride", "proxy_nodes", "steps")
 NONNEGATIVE_FLOATS = ("eps", "pn_eps")
 DATASET_FIELDS = tuple(f.name for f in dataclasses.fields(DatasetSpec))
+PARSERS = {"norm": parse_norm, "activation": get_activation, "weight": parse_distribution,
+           "gamma": parse_distribution, "beta": parse_distribution}
+"""Fields whose grid values are strings that randnet reads (their ``ValueError`` names the problem)."""
 
 
 class SweepError(ValueError):
@@ -272,19 +274,9 @@ def _check_value(key: str, v: Any, where: str) -> Any:
     elif field in NONNEGATIVE_FLOATS:
         if not is_number(v, 0):
             raise SweepError(f"{bad} is not a finite number >= 0")
-    elif field == "norm":
+    elif field in PARSERS:
         try:
-            parse_norm(_string(v, bad))
-        except ValueError as e:
-            raise SweepError(f"{bad}: {e}") from None
-    elif field == "activation":
-        try:
-            get_activation(_string(v, bad))
-        except ValueError as e:
-            raise SweepError(f"{bad}: {e}") from None
-    elif field in ("weight", "gamma", "beta"):
-        try:
-            parse_distribution(_string(v, bad))
+            PARSERS[field](_string(v, bad))
         except ValueError as e:
             raise SweepError(f"{bad}: {e}") from None
     elif field == "dtype":

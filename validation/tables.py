@@ -154,7 +154,7 @@ def rows_from_store(store: Any, entries: Iterable[tuple[str, Any]], seed: int, r
                     registry: Mapping[str, Any] | None = None, table: Table | None = None
                     ) -> tuple[Table, list[tuple[str, str, int]]]:
     """The tidy table of what ``store`` holds for ``entries`` (``(claim_key, config)`` pairs, e.g. a sweep's
-    :meth:`~validation.sweep.Sweep.expand`), realizations ``0..realizations-1`` of ``seed``.
+    :meth:`~validation.sweepfile.Sweep.expand`), realizations ``0..realizations-1`` of ``seed``.
 
     Only reads: nothing is computed. Returns the table and the ``(claim, digest, k)`` not in the store
     (missing, or corrupt — the store deletes a corrupt file when it reads it).
