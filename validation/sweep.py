@@ -240,9 +240,9 @@ def sweep_command(args: argparse.Namespace, file: TextIO | None = None) -> int:
     try:
         sweep = load_sweep(args.file)
         if args.realizations is not None or args.seed is not None:
-            if args.realizations is not None and args.realizations < 1:
+            if args.realizations is not None and not is_int(args.realizations):
                 raise SweepError(f"--realizations must be a positive integer, got {args.realizations}")
-            if args.seed is not None and args.seed < 0:
+            if args.seed is not None and not is_int(args.seed, 0):
                 raise SweepError(f"--seed must be a non-negative integer, got {args.seed}")
             sweep = dataclasses.replace(
                 sweep, realizations=args.realizations if args.realizations is not None else sweep.realizations,
