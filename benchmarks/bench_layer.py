@@ -31,7 +31,9 @@ import time
 THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else os.cpu_count()
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):  # BLAS reads these at import
     os.environ[var] = str(THREADS)
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # as validation/__init__.py: idle BLAS threads stop spinning
+from validation.blas import stop_idle_spinning  # noqa: E402 (imports no numpy: before it loads BLAS)
+
+stop_idle_spinning()  # idle BLAS threads stop spinning (importing validation did it already; said here)
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402

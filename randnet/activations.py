@@ -1,13 +1,24 @@
-"""Activation functions φ, each flagged positive homogeneous (``φ(λt) = λφ(t)``, λ ≥ 0) or not.
+"""Activation functions φ: one :class:`Activation` object per activation carries everything known about it.
 
-A positive-homogeneous φ is ``φ(t) = a t`` for ``t ≥ 0`` and ``b t`` for ``t < 0`` with
-``a = φ(1)``, ``b = −φ(−1)`` (SPEC P2); its ``slopes`` are ``(a, b)``.
+- its numpy function and derivative;
+- whether it is positive homogeneous (``φ(λt) = λφ(t)``, λ ≥ 0): then ``φ(t) = a t`` for ``t ≥ 0`` and
+  ``b t`` for ``t < 0`` with ``a = φ(1)``, ``b = −φ(−1)`` (SPEC P2), its ``slopes`` ``(a, b)``;
+- ``code``: its formula's number in the fused numba kernels (:func:`randnet.kernels._activate` dispatches on
+  it; None: no fused kernel, the numpy function is used);
+- ``torch``: its torch form, built on first use by :meth:`Activation.torch_form` (``import randnet`` never
+  imports torch);
+- ``moments``: the closed-form mean and variance of ``φ(a + bZ)``, ``Z ~ N(0, 1)`` (Proxy Norm's Eq. 7,
+  :func:`randnet.gaussian_moments`), where one exists;
+- ``polynomial`` (P4's hypothesis "φ non-polynomial") and ``odd_identity_exact``: ``φ(t) − φ(−t) ≡ t``
+  exactly, i.e. the odd part of φ is ``t/2`` (P4's odd construction).
+
+New properties are new keyword fields with a default (the dataclass is frozen; construct with keywords).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 from scipy import special
@@ -15,6 +26,10 @@ from scipy import special
 LEAKY_SLOPE = 0.01
 _SQRT2 = math.sqrt(2.0)
 _SQRT2PI = math.sqrt(2.0 * math.pi)
+
+GaussianMoments = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+TorchForm = Callable[[Any, Any], Callable]
+"""``(torch, torch.nn.functional) -> φ on tensors``: the modules are passed in, so defining it imports nothing."""
 
 
 @dataclass(frozen=True)
@@ -24,11 +39,25 @@ class Activation:
     derivative: Callable[[np.ndarray], np.ndarray]
     positive_homogeneous: bool
     slopes: tuple[float, float] | None = None  # (a, b) when positive homogeneous
+    code: int | None = None
+    torch: TorchForm | None = None
+    moments: GaussianMoments | None = None
+    polynomial: bool = False
+    odd_identity_exact: bool = False
 
     def __call__(self, t: np.ndarray) -> np.ndarray:
         return self.fn(t)
 
+    def torch_form(self) -> Callable:
+        """φ on torch tensors (the same formula); imports torch."""
+        if self.torch is None:
+            raise ValueError(f"activation {self.name!r} has no torch form")
+        import torch  # only here: randnet itself does not depend on torch
 
+        return self.torch(torch, torch.nn.functional)
+
+
+# -- numpy forms ---------------------------------------------------------------------------------------------
 def _relu(t):
     return np.maximum(t, 0)
 
@@ -49,15 +78,48 @@ def _softplus(t):
     return np.logaddexp(0, t)
 
 
-ACTIVATIONS: dict[str, Activation] = {
-    "relu": Activation("relu", _relu, lambda t: (t > 0).astype(float), True, (1.0, 0.0)),
-    "leaky_relu": Activation("leaky_relu", _leaky, lambda t: np.where(t > 0, 1.0, LEAKY_SLOPE), True, (1.0, LEAKY_SLOPE)),
-    "identity": Activation("identity", lambda t: t, lambda t: np.ones_like(t), True, (1.0, 1.0)),
-    "gelu": Activation("gelu", _gelu, lambda t: special.ndtr(t) + t * np.exp(-t * t / 2) / _SQRT2PI, False),
-    "tanh": Activation("tanh", np.tanh, lambda t: 1 - np.tanh(t) ** 2, False),
-    "silu": Activation("silu", _silu, lambda t: special.expit(t) * (1 + t * (1 - special.expit(t))), False),
-    "softplus": Activation("softplus", _softplus, lambda t: special.expit(t), False),
-}
+# -- closed-form Gaussian moments: mean and variance of φ(a + bZ), b ≠ 0 (b = 0 is the caller's point mass) --
+def _identity_moments(a, b):
+    return a, b * b
+
+
+def _relu_moments(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of ReLU(a + bZ) for b ≠ 0, with s = |b|, r = a/s, Φ̄ = 1 − Φ:
+
+    E = a Φ(r) + s φ(r);  Var = s² [r² Φ(r) Φ̄(r) + Φ(r) + r φ(r) (Φ̄(r) − Φ(r)) − φ(r)²]
+    (the centered form of E[ReLU²] − E² = (a² + s²) Φ + a s φ − E², free of its cancellation for r ≫ 1).
+    """
+    s = np.abs(b)
+    r = a / np.where(s > 0, s, 1.0)
+    cdf, sf = special.ndtr(r), special.ndtr(-r)
+    pdf = np.exp(-0.5 * r * r) / _SQRT2PI
+    var = s * s * (r * r * cdf * sf + cdf + r * pdf * (sf - cdf) - pdf * pdf)
+    return a * cdf + s * pdf, np.maximum(var, 0.0)
+
+
+def _leaky_moments(a, b):
+    """φ(t) = ReLU(t) − s ReLU(−t); ReLU(t) ReLU(−t) = 0, so Cov(ReLU(t), ReLU(−t)) = −E⁺ E⁻."""
+    p_mean, p_var = _relu_moments(a, b)
+    n_mean, n_var = _relu_moments(-a, -b)
+    return (p_mean - LEAKY_SLOPE * n_mean,
+            p_var + LEAKY_SLOPE ** 2 * n_var + 2 * LEAKY_SLOPE * p_mean * n_mean)
+
+
+ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
+    Activation("relu", _relu, lambda t: (t > 0).astype(float), True, (1.0, 0.0), code=1,
+               torch=lambda torch, F: F.relu, moments=_relu_moments, odd_identity_exact=True),
+    Activation("leaky_relu", _leaky, lambda t: np.where(t > 0, 1.0, LEAKY_SLOPE), True, (1.0, LEAKY_SLOPE), code=2,
+               torch=lambda torch, F: lambda t: F.leaky_relu(t, LEAKY_SLOPE), moments=_leaky_moments),
+    Activation("identity", lambda t: t, lambda t: np.ones_like(t), True, (1.0, 1.0), code=0,
+               torch=lambda torch, F: lambda t: t, moments=_identity_moments, polynomial=True),
+    Activation("gelu", _gelu, lambda t: special.ndtr(t) + t * np.exp(-t * t / 2) / _SQRT2PI, False, code=3,
+               torch=lambda torch, F: F.gelu, odd_identity_exact=True),  # F.gelu: the exact erf form, as ours
+    Activation("tanh", np.tanh, lambda t: 1 - np.tanh(t) ** 2, False, code=4, torch=lambda torch, F: torch.tanh),
+    Activation("silu", _silu, lambda t: special.expit(t) * (1 + t * (1 - special.expit(t))), False, code=5,
+               torch=lambda torch, F: F.silu, odd_identity_exact=True),
+    Activation("softplus", _softplus, lambda t: special.expit(t), False, code=6, odd_identity_exact=True,
+               torch=lambda torch, F: lambda t: torch.logaddexp(t, torch.zeros_like(t))),  # no linear cut-off, as ours
+)}
 
 
 def get_activation(name: str | Activation) -> Activation:

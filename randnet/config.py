@@ -6,14 +6,12 @@ dict and :meth:`NetConfig.assumptions` says which of Definition 1's assumptions 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .activations import ACTIVATIONS, get_activation
+from .activations import get_activation
+from .checks import check_int, check_number, is_int
 from .datasets import BUILTIN, load_array, make_dataset
 from .distributions import Distribution, parse_distribution
 from .norms import parse_norm
@@ -21,10 +19,6 @@ from .plugins import register_plugin
 from .proxy import METHODS as PROXY_METHODS
 
 DTYPES = ("float32", "float64")
-
-
-def _positive_int(v) -> bool:
-    return not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= 1
 
 
 @dataclass(frozen=True)
@@ -49,9 +43,7 @@ class DatasetSpec:
             if self.name not in BUILTIN:
                 raise ValueError(f"unknown dataset {self.name!r}; choose one of {', '.join(BUILTIN)} or give a file path")
             for label in ("n", "height", "width", "channels"):
-                v = getattr(self, label)
-                if not _positive_int(v):
-                    raise ValueError(f"dataset {label} must be a positive integer, got {v!r}")
+                check_int(f"dataset {label}", getattr(self, label))
 
     def draw(self, seed_sequence: np.random.SeedSequence | None = None) -> np.ndarray:
         """The dataset as float64 ``(N, H, W, C)``; random built-ins use ``seed_sequence`` when ``redraw``."""
@@ -71,7 +63,7 @@ class NetConfig:
                   normalization ``"package.module:function"`` (:mod:`randnet.plugins`; ``plugin`` keeps the
                   reference so that worker processes register it too)
     groups        G for ``gn`` (must divide every width)
-    eps           ε of the normalization (and of PN unless ``pn_eps`` is set)
+    eps           ε of the normalization (and of PN unless ``pn_eps`` is set: :attr:`proxy_eps`)
     activation    φ; weight / gamma / beta: ``ν_ω, ν_γ, ν_β`` (``ω`` is scaled by ``1/sqrt(K² C^{l−1})``)
     batch_size    mini-batch size for ``bn`` (None: full batch)
     proxy_method  ``exact`` (closed form / fine quadrature), ``hermite`` or ``quantile`` (the paper's grid);
@@ -99,18 +91,17 @@ class NetConfig:
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass normalization)
-        if not _positive_int(self.depth):
-            raise ValueError(f"depth must be a positive integer, got {self.depth!r}")
+        check_int("depth", self.depth)
         widths = (self.widths,) if np.ndim(self.widths) == 0 else tuple(self.widths)
         if len(widths) == 1:
             widths = widths * int(self.depth)
         if len(widths) != self.depth:
             raise ValueError(f"got {len(widths)} widths for depth {self.depth}: give one width or one per layer")
         for c in widths:
-            if not _positive_int(c):
+            if not is_int(c):
                 raise ValueError(f"widths must be positive integers, got {c!r}")
         set_("widths", tuple(int(c) for c in widths))
-        if not _positive_int(self.kernel_size) or self.kernel_size % 2 == 0:
+        if not is_int(self.kernel_size) or self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be a positive odd integer, got {self.kernel_size!r}")
         norm = str(self.norm)
         if ":" in norm:  # a user's normalization "package.module:function", optionally with +ws / +pn
@@ -122,16 +113,14 @@ class NetConfig:
         base, _, pn = parse_norm(norm)
         set_("norm", norm.lower())
         if base == "gn":
-            if not _positive_int(self.groups):
+            if not is_int(self.groups):
                 raise ValueError(f"norm 'gn' needs a positive integer number of groups, got {self.groups!r}")
             bad = [c for c in self.widths if c % self.groups]
             if bad:
                 raise ValueError(f"groups={self.groups} does not divide width(s) {sorted(set(bad))}")
-        if not (isinstance(self.eps, (int, float)) and math.isfinite(self.eps) and self.eps >= 0):
-            raise ValueError(f"eps must be a finite number >= 0, got {self.eps!r}")
-        if self.pn_eps is not None and not (isinstance(self.pn_eps, (int, float)) and math.isfinite(self.pn_eps)
-                                            and self.pn_eps >= 0):
-            raise ValueError(f"pn_eps must be a finite number >= 0, got {self.pn_eps!r}")
+        check_number("eps", self.eps)
+        if self.pn_eps is not None:
+            check_number("pn_eps", self.pn_eps)
         get_activation(self.activation)
         for name in ("weight", "gamma", "beta"):
             set_(name, parse_distribution(getattr(self, name)))
@@ -139,16 +128,15 @@ class NetConfig:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         set_("dtype", str(self.dtype))
         if self.batch_size is not None:
-            if not _positive_int(self.batch_size):
-                raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+            check_int("batch_size", self.batch_size)
             if base != "bn":
                 raise ValueError(f"batch_size applies to 'bn' only, not to norm {self.norm!r}")
         if self.first_stride not in (1, 2):
             raise ValueError(f"first_stride must be 1 or 2, got {self.first_stride!r}")
         if self.proxy_method not in PROXY_METHODS:
             raise ValueError(f"proxy_method must be one of {PROXY_METHODS}, got {self.proxy_method!r}")
-        if self.proxy_nodes is not None and not _positive_int(self.proxy_nodes):
-            raise ValueError(f"proxy_nodes must be a positive integer, got {self.proxy_nodes!r}")
+        if self.proxy_nodes is not None:
+            check_int("proxy_nodes", self.proxy_nodes)
         if not isinstance(self.dataset, DatasetSpec):
             raise ValueError("dataset must be a DatasetSpec")
 
@@ -175,6 +163,11 @@ class NetConfig:
     @property
     def proxy_norm(self) -> bool:
         return parse_norm(self.norm)[2]
+
+    @property
+    def proxy_eps(self) -> float:
+        """ε of PN's Eq. 7: ``pn_eps`` when set, else the normalization's ``eps``."""
+        return self.eps if self.pn_eps is None else self.pn_eps
 
     @property
     def np_dtype(self):
@@ -215,10 +208,6 @@ class NetConfig:
     def label(self) -> str:
         return f"{self.norm} C={self.width} L={self.depth} {self.activation}"
 
-    def digest(self) -> str:
-        """A stable hash of the configuration (for caches and result stores)."""
-        return hashlib.sha256(json.dumps(self.describe(), sort_keys=True, default=str).encode()).hexdigest()[:16]
-
     def replace(self, **changes) -> "NetConfig":
         if "depth" in changes and "widths" not in changes and len(set(self.widths)) == 1:
             changes["widths"] = self.widths[0]
@@ -229,6 +218,3 @@ def reference_config(width: int = 1024, depth: int = 50, norm: str = "bn", n: in
     """The paper's reference configuration (Fig. 2 top row, Fig. 5), on the synthetic dataset."""
     return NetConfig(widths=width, depth=depth, norm=norm, dataset=DatasetSpec(n=n, height=16, width=16, channels=3),
                      **changes)
-
-
-ACTIVATION_NAMES = tuple(ACTIVATIONS)

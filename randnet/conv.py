@@ -474,8 +474,8 @@ def auto_method(z_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> str:
 def periodic_conv(z: np.ndarray, w: np.ndarray, method: str = "auto") -> np.ndarray:
     """Periodic convolution (module doc); output dtype is the common float dtype of ``z`` and ``w``.
 
-    ``method``: ``"winograd"`` (K = 3, H and W multiples of 4), ``"fourier"``, ``"direct"``, or ``"auto"``
-    (:func:`auto_method`).
+    ``method``: ``"winograd"`` (K = 3 with H and W multiples of 4, or K = 5 with H and W even), ``"fourier"``,
+    ``"direct"``, or ``"auto"`` (:func:`auto_method`).
     """
     if method not in METHODS:
         raise ValueError(f"periodic_conv: method must be one of {METHODS}, got {method!r}")

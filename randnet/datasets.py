@@ -19,6 +19,8 @@ import zipfile
 
 import numpy as np
 
+from .checks import check_int
+
 BUILTIN = ("gaussian", "centered", "grf", "shared_stats")
 SHIFT_SCALE = 0.5
 CORRELATION_LENGTH = 2.0
@@ -46,8 +48,7 @@ def make_dataset(name: str, n: int, h: int, w: int, c: int, rng: np.random.Gener
     if name not in BUILTIN:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(BUILTIN)} or give a .npy/.npz file")
     for label, v in (("N", n), ("H", h), ("W", w), ("C", c)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"dataset {label} must be a positive integer, got {v!r}")
+        check_int(f"dataset {label}", v)
     if name in ("grf", "shared_stats") and h * w < 2:
         raise ValueError(f"dataset {name!r} standardizes each image over (h, w): it needs H·W >= 2, got {h}x{w}")
     if name == "shared_stats":

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+from .checks import is_number
+
 KINDS = ("normal", "truncated_normal", "uniform", "rademacher", "constant")
 
 
@@ -33,7 +35,7 @@ class Distribution:
         if self.kind not in KINDS:
             raise ValueError(f"unknown distribution {self.kind!r}; choose one of {', '.join(KINDS)}")
         for name, v in (("first", self.a), ("second", self.b)):
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+            if not is_number(v):
                 raise ValueError(f"{self.kind}: {name} parameter must be a finite number, got {v!r}")
         if self.kind == "normal" and self.b < 0:
             raise ValueError(f"normal: std must be >= 0, got {self.b}")

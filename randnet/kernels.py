@@ -24,13 +24,12 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .activations import ACTIVATIONS, LEAKY_SLOPE, Activation, get_activation
-from .norms import NORMALIZATIONS, normalize
+from .activations import get_activation
+from .checks import check_number, is_int
+from .norms import normalize
 from .stats import as_nhwc, channel_moments, input_moments, instance_moments
 
 NUMBA_OPTS = dict(cache=True)
-# φ's code in the kernels; an activation not listed here takes the unfused numpy path.
-ACTIVATION_CODES = {"identity": 0, "relu": 1, "leaky_relu": 2, "gelu": 3, "tanh": 4, "silu": 5, "softplus": 6}
 FUSED_NORMS = ("bn", "ln", "in", "gn", "none")
 _SQRT2 = math.sqrt(2.0)
 
@@ -38,23 +37,26 @@ _SQRT2 = math.sqrt(2.0)
 @dataclass(frozen=True)
 class InstanceMoments:
     """Per-``(n, c)`` moments over ``(h, w)`` of one layer, float64 ``(N, C)``: means, centered variances,
-    the covariance of ``y`` and ``z``, and the extremes of ``y``."""
+    the covariance of ``y`` and ``z``, and the extremes of ``y``.
 
-    mean_x: np.ndarray
-    var_x: np.ndarray
-    mean_y: np.ndarray
-    var_y: np.ndarray
-    mean_z: np.ndarray
-    var_z: np.ndarray
-    cov_yz: np.ndarray
-    min_y: np.ndarray
-    max_y: np.ndarray
+    The ``inst_`` prefix marks these *instance* statistics ``(N, C)`` (``μ_{x,c}``, ``σ²_{x,c}``, …), against the
+    *channel* statistics ``(C,)`` of :class:`randnet.LayerStats` (``mean_x`` is ``μ_c(x)`` there)."""
+
+    inst_mean_x: np.ndarray
+    inst_var_x: np.ndarray
+    inst_mean_y: np.ndarray
+    inst_var_y: np.ndarray
+    inst_mean_z: np.ndarray
+    inst_var_z: np.ndarray
+    inst_cov_yz: np.ndarray
+    inst_min_y: np.ndarray
+    inst_max_y: np.ndarray
 
     def channel_covariance(self) -> np.ndarray:
         """``cov_c(y, z)`` over ``(x, h, w)`` by the law of total covariance."""
-        dy = self.mean_y - self.mean_y.mean(axis=0)
-        dz = self.mean_z - self.mean_z.mean(axis=0)
-        return self.cov_yz.mean(axis=0) + np.mean(dy * dz, axis=0)
+        dy = self.inst_mean_y - self.inst_mean_y.mean(axis=0)
+        dz = self.inst_mean_z - self.inst_mean_z.mean(axis=0)
+        return self.inst_cov_yz.mean(axis=0) + np.mean(dy * dz, axis=0)
 
 
 # -- kernels -----------------------------------------------------------------------------
@@ -104,8 +106,9 @@ def _slab_moments(y, z, out):
 
 @numba.njit(**NUMBA_OPTS)
 def _activate(code, slope, u, out):
-    """``out = φ(u)`` elementwise in ``u``'s dtype, φ selected by ``code`` (``ACTIVATION_CODES``), written as in
-    :mod:`randnet.activations`."""
+    """``out = φ(u)`` elementwise in ``u``'s dtype, φ selected by its :attr:`randnet.Activation.code`, written as
+    in :mod:`randnet.activations`: 0 identity, 1 ReLU, 2 ``u`` or ``slope·u`` (leaky ReLU), 3 GELU, 4 tanh,
+    5 SiLU, 6 softplus."""
     one = u.dtype.type(1.0)
     half = u.dtype.type(0.5)
     root2 = u.dtype.type(_SQRT2)
@@ -180,7 +183,7 @@ def normalization_statistics(inst_mean: np.ndarray, inst_var: np.ndarray, kind: 
         mean, var = inst_mean, inst_var
     elif kind in ("ln", "gn"):
         g = 1 if kind == "ln" else groups
-        if g is None or g <= 0 or c % g:
+        if not is_int(g) or c % g:
             raise ValueError(f"gn needs a number of groups dividing the width {c}, got {groups!r}")
         mean, var = (np.repeat(a, c // g, axis=1) for a in input_moments(inst_mean, inst_var, g))
     elif kind == "bn":
@@ -196,10 +199,6 @@ def normalization_statistics(inst_mean: np.ndarray, inst_var: np.ndarray, kind: 
     return mean, denom
 
 
-def _fused_code(act: Activation) -> int | None:
-    return ACTIVATION_CODES.get(act.name) if ACTIVATIONS.get(act.name) is act else None
-
-
 def normalize_activate(x: np.ndarray, kind: str, gamma: np.ndarray, beta: np.ndarray, activation,
                        groups: int | None = None, eps: float = 0.0, batch_size: int | None = None,
                        proxy: tuple[np.ndarray, np.ndarray] | None = None
@@ -211,32 +210,31 @@ def normalize_activate(x: np.ndarray, kind: str, gamma: np.ndarray, beta: np.nda
     ``y, z`` have ``x``'s dtype. A normalization or φ without a kernel is applied by numpy, the rest stays fused.
     """
     x = as_nhwc(x)
-    if not (np.isfinite(eps) and eps >= 0):
-        raise ValueError(f"eps must be finite and >= 0, got {eps}")
+    check_number("eps", eps)
     dt = x.dtype
     act = get_activation(activation)
-    mean_x, var_x = instance_moments(x)
+    inst_mean_x, inst_var_x = instance_moments(x)
     if kind in FUSED_NORMS:
         src = x
-        shift, denom = normalization_statistics(mean_x, var_x, kind, groups, eps, batch_size)
+        shift, denom = normalization_statistics(inst_mean_x, inst_var_x, kind, groups, eps, batch_size)
     else:
         src = as_nhwc(normalize(x, kind, groups, eps, batch_size)).astype(dt, copy=False)
-        shift, denom = np.zeros(var_x.shape), np.ones(var_x.shape)
-    code = _fused_code(act)
+        shift, denom = np.zeros(inst_var_x.shape), np.ones(inst_var_x.shape)
     post = (np.empty(0, dt), np.empty(0, dt)) if proxy is None else tuple(np.asarray(a).astype(dt) for a in proxy)
     y, z = np.empty_like(x), np.empty_like(x)
-    out = np.empty((var_x.shape[0], 7, var_x.shape[1]))
+    out = np.empty((inst_var_x.shape[0], 7, inst_var_x.shape[1]))
     gamma, beta = (np.ascontiguousarray(a, dtype=dt) for a in (gamma, beta))
-    if code is not None:
-        _layer_kernel(src, shift, 1 / denom, gamma, beta, code, dt.type(LEAKY_SLOPE), post[0], post[1], y, z, out)
+    slope = dt.type(act.slopes[1] if act.slopes else 0.0)  # code 2's negative slope
+    if act.code is not None:
+        _layer_kernel(src, shift, 1 / denom, gamma, beta, act.code, slope, post[0], post[1], y, z, out)
     else:  # the kernel gives y and u = γ y + β; φ (and Eq. 7's standardization) in numpy, then the moments
         empty = np.empty(0, dt)
-        _layer_kernel(src, shift, 1 / denom, gamma, beta, 0, dt.type(LEAKY_SLOPE), empty, empty, y, z, out)
+        _layer_kernel(src, shift, 1 / denom, gamma, beta, 0, slope, empty, empty, y, z, out)
         z = np.asarray(act(z)).astype(dt, copy=False)
         if proxy is not None:
             z = ((z - post[0]) / post[1]).astype(dt, copy=False)
         _pair_kernel(y, np.ascontiguousarray(z), out)
-    return y, z, InstanceMoments(mean_x, var_x, *out.transpose(1, 0, 2))
+    return y, z, InstanceMoments(inst_mean_x, inst_var_x, *out.transpose(1, 0, 2))
 
 
 def layer_moments(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> InstanceMoments:

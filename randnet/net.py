@@ -94,7 +94,6 @@ def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | No
     act = get_activation(config.activation)
     dt = config.np_dtype
     z = np.ascontiguousarray((draw_data(config, ss) if data is None else data).astype(dt))
-    pn_eps = config.eps if config.pn_eps is None else config.pn_eps
     for l in range(1, config.depth + 1):
         p = sample_layer(config, ss, l, z.shape[-1])
         w = p.weight
@@ -103,7 +102,7 @@ def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | No
         x = periodic_conv(z, w)
         if l == 1 and config.first_stride == 2:
             x = np.ascontiguousarray(x[:, ::2, ::2, :])
-        proxy = (proxy_statistics(p.gamma, p.beta, act, pn_eps, config.proxy_method, config.proxy_nodes)
+        proxy = (proxy_statistics(p.gamma, p.beta, act, config.proxy_eps, config.proxy_method, config.proxy_nodes)
                  if config.proxy_norm else None)
         y, z, moments = normalize_activate(x, config.base_norm, p.gamma, p.beta, act, config.groups, config.eps,
                                            config.batch_size, proxy)
@@ -120,7 +119,9 @@ class LayerStats:
     residual_z                            P_c(z − z̃), z̃ the least-squares affine fit of z on y (C,)
     y_min, y_max                          extremes of y^l per channel (C,)
     gamma, beta                           the layer's γ^l, β^l (C,)
-    distance_to_input                     (1/(NHWC)) Σ ‖u^l − x‖², u^l = γ^l y^l + β^l, when shapes match, else NaN
+
+    Channel statistics are ``(C,)`` (``mean_x`` is ``μ_c(x)``); the instance moments ``(N, C)`` they are combined
+    from are :class:`randnet.kernels.InstanceMoments`' ``inst_*`` fields.
     """
 
     index: int
@@ -141,7 +142,6 @@ class LayerStats:
     y_max: np.ndarray
     gamma: np.ndarray
     beta: np.ndarray
-    distance_to_input: float
 
     # -- layer-level quantities of SPEC §4 -----------------------------------------------
     @property
@@ -161,25 +161,23 @@ class LayerStats:
         return float(self.residual_z.sum() / self.power_z.sum())
 
 
-def layer_statistics(layer: Layer, power_in: np.ndarray, data: np.ndarray | None = None) -> LayerStats:
+def layer_statistics(layer: Layer, power_in: np.ndarray) -> LayerStats:
     """Compute :class:`LayerStats` of one layer (``power_in``: Eq. 5 terms of z^{l−1}) from its instance moments."""
     m = layer.moments if layer.moments is not None else layer_moments(layer.x, layer.y, layer.z)
     g = layer.params.gamma.astype(np.float64)
     b = layer.params.beta.astype(np.float64)
-    in_mean, in_var = input_moments(m.mean_x, m.var_x)
-    distance = np.nan
-    if data is not None and data.shape == layer.y.shape:
-        distance = float(np.mean((g * layer.y.astype(np.float64) + b - data) ** 2))
-    (mean_x, var_x), (mean_y, var_y), (mean_z, var_z) = (channel_moments(m.mean_x, m.var_x),
-                                                         channel_moments(m.mean_y, m.var_y),
-                                                         channel_moments(m.mean_z, m.var_z))
+    in_mean, in_var = input_moments(m.inst_mean_x, m.inst_var_x)
+    (mean_x, var_x), (mean_y, var_y), (mean_z, var_z) = (channel_moments(m.inst_mean_x, m.inst_var_x),
+                                                         channel_moments(m.inst_mean_y, m.inst_var_y),
+                                                         channel_moments(m.inst_mean_z, m.inst_var_z))
     return LayerStats(
-        index=layer.index, power_in=power_in, power_x=power_terms(m.mean_x, np.sqrt(m.var_x)),
-        power_y=power_terms(m.mean_y, np.sqrt(m.var_y)), power_z=power_terms(m.mean_z, np.sqrt(m.var_z)),
+        index=layer.index, power_in=power_in, power_x=power_terms(m.inst_mean_x, np.sqrt(m.inst_var_x)),
+        power_y=power_terms(m.inst_mean_y, np.sqrt(m.inst_var_y)),
+        power_z=power_terms(m.inst_mean_z, np.sqrt(m.inst_var_z)),
         mean_x=mean_x, var_x=var_x, mean_y=mean_y, var_y=var_y, mean_z=mean_z, var_z=var_z,
         input_mean_x=in_mean[:, 0], input_var_x=in_var[:, 0],
         residual_z=linearity_residual(var_y, var_z, m.channel_covariance()),
-        y_min=m.min_y.min(axis=0), y_max=m.max_y.max(axis=0), gamma=g, beta=b, distance_to_input=distance,
+        y_min=m.inst_min_y.min(axis=0), y_max=m.inst_max_y.max(axis=0), gamma=g, beta=b,
     )
 
 
@@ -188,7 +186,7 @@ def layer_stream(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray
     data = draw_data(config, ss) if data is None else data
     power_in = power_decomposition(data)
     for layer in forward(config, ss, data):
-        stats = layer_statistics(layer, power_in, data)
+        stats = layer_statistics(layer, power_in)
         power_in = stats.power_z
         del layer
         yield stats

@@ -17,10 +17,10 @@ from typing import Callable
 
 import numpy as np
 
+from .checks import check_int, check_number, is_int
+from .roundoff import DENOMINATOR_FLOOR
+
 NormFn = Callable[..., np.ndarray]
-
-
-ROUNDOFF = 16 * np.finfo(np.float64).eps
 
 
 def _standardize(x: np.ndarray, axes: tuple[int, ...], eps: float, what: str = "normalization") -> np.ndarray:
@@ -33,7 +33,7 @@ def _standardize(x: np.ndarray, axes: tuple[int, ...], eps: float, what: str = "
     centered = x - mean
     var = np.mean(np.square(centered), axis=axes, keepdims=True)
     denom = np.sqrt(var + eps)
-    if np.any(denom <= ROUNDOFF * np.abs(mean)):  # also catches denom == 0
+    if np.any(denom <= DENOMINATOR_FLOOR * np.abs(mean)):  # also catches denom == 0
         raise ZeroDivisionError(f"{what} denominator is zero or at round-off level (a constant slice with ε = 0)")
     return (centered / denom).astype(x.dtype, copy=False)
 
@@ -55,7 +55,7 @@ def _in(x, groups=None, eps=0.0, batch_size=None):
 
 def _gn(x, groups=None, eps=0.0, batch_size=None):
     n, h, w, c = x.shape
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups <= 0 or c % groups:
+    if not is_int(groups) or c % groups:
         raise ValueError(f"gn needs a number of groups dividing the width {c}, got {groups!r}")
     return _standardize(x.reshape(n, h, w, groups, c // groups), (1, 2, 4), eps).reshape(x.shape)
 
@@ -91,11 +91,9 @@ def normalize(x: np.ndarray, kind: str, groups: int | None = None, eps: float = 
         x = x.astype(np.float64)
     elif x.dtype.kind != "f":
         raise ValueError(f"normalize expects a real array, got dtype {x.dtype}")
-    if not (np.isfinite(eps) and eps >= 0):
-        raise ValueError(f"eps must be finite and >= 0, got {eps}")
+    check_number("eps", eps)
     if batch_size is not None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        check_int("batch_size", batch_size)
         if kind in BATCH_FREE:
             raise ValueError(f"batch_size applies to 'bn' only; {kind!r} uses no batch statistics")
     return NORMALIZATIONS[kind](x, groups=groups, eps=eps, batch_size=batch_size)

@@ -17,7 +17,8 @@ import math
 import numpy as np
 from scipy import special
 
-from .activations import LEAKY_SLOPE, Activation, get_activation
+from .activations import Activation, get_activation
+from .checks import check_int, check_number
 
 METHODS = ("exact", "hermite", "quantile")
 HERMITE_NODES = 160
@@ -70,47 +71,19 @@ def _rule_moments(act: Activation, a: np.ndarray, b: np.ndarray, t: np.ndarray, 
     return mean, ((f - mean[..., None]) ** 2) @ w
 
 
-def _relu_moments(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and variance of ReLU(a + bZ) for b ≠ 0, with s = |b|, r = a/s, Φ̄ = 1 − Φ:
-
-    E = a Φ(r) + s φ(r);  Var = s² [r² Φ(r) Φ̄(r) + Φ(r) + r φ(r) (Φ̄(r) − Φ(r)) − φ(r)²]
-    (the centered form of E[ReLU²] − E² = (a² + s²) Φ + a s φ − E², free of its cancellation for r ≫ 1).
-    """
-    s = np.abs(b)
-    r = a / np.where(s > 0, s, 1.0)  # b = 0 is the caller's point mass
-    cdf, sf = special.ndtr(r), special.ndtr(-r)
-    pdf = np.exp(-0.5 * r * r) / math.sqrt(2 * math.pi)
-    var = s * s * (r * r * cdf * sf + cdf + r * pdf * (sf - cdf) - pdf * pdf)
-    return a * cdf + s * pdf, np.maximum(var, 0.0)
-
-
-def _closed_form(act: Activation, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Mean and variance of φ(a + bZ) where a closed form exists."""
-    if act.name == "identity":
-        return a, b * b
-    if act.name == "relu":
-        return _relu_moments(a, b)
-    if act.name == "leaky_relu":
-        # φ(t) = ReLU(t) − s ReLU(−t); ReLU(t) ReLU(−t) = 0, so Cov(ReLU(t), ReLU(−t)) = −E⁺ E⁻
-        p_mean, p_var = _relu_moments(a, b)
-        n_mean, n_var = _relu_moments(-a, -b)
-        return (p_mean - LEAKY_SLOPE * n_mean,
-                p_var + LEAKY_SLOPE ** 2 * n_var + 2 * LEAKY_SLOPE * p_mean * n_mean)
-    return None
-
-
 def gaussian_moments(activation, a, b, method: str = "exact", n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance of φ(a + bZ), Z ~ N(0, 1), elementwise in (a, b), in float64.
 
-    method ``"exact"``: closed form if φ has one, else equal Gauss–Legendre panels no wider than
-    ``PANEL_SCALE / |b|`` (:func:`panel_rule`, error < 1e-12; ``n`` is not used); ``"hermite"``:
+    method ``"exact"``: φ's closed form (:attr:`randnet.Activation.moments`) if it has one, else equal
+    Gauss–Legendre panels no wider than ``PANEL_SCALE / |b|`` (:func:`panel_rule`, error < 1e-12; ``n`` is not
+    used); ``"hermite"``:
     Gauss–Hermite with ``n`` nodes (default ``HERMITE_NODES``; accurate to round-off only for |b| ≲ 1);
     ``"quantile"``: the paper's grid of ``n`` points (default ``PAPER_QUANTILES``).
     """
     if method not in METHODS:
         raise ValueError(f"unknown proxy method {method!r}; choose one of {', '.join(METHODS)}")
-    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
-        raise ValueError(f"number of proxy nodes must be a positive integer, got {n!r}")
+    if n is not None:
+        check_int("number of proxy nodes", n)
     act = get_activation(activation)
     a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
@@ -119,8 +92,8 @@ def gaussian_moments(activation, a, b, method: str = "exact", n: int | None = No
         mean, var = _rule_moments(act, a, b, *hermite_rule(n or HERMITE_NODES))
     elif method == "quantile":
         mean, var = _rule_moments(act, a, b, *quantile_rule(n or PAPER_QUANTILES))
-    elif (closed := _closed_form(act, a, b)) is not None:
-        mean, var = closed
+    elif act.moments is not None:
+        mean, var = act.moments(a, b)
     else:
         mean, var = np.empty(a.shape), np.empty(a.shape)
         level = _refinement(b)
@@ -159,8 +132,7 @@ def proxy_activation(y, gamma, beta, activation, eps: float = 0.0, proxy_beta=0.
     y = np.asarray(y)
     if y.ndim == 0 or y.dtype.kind not in "fiu":
         raise ValueError(f"proxy_activation: y must be a real array (..., C), got {y.dtype} of shape {y.shape}")
-    if not (np.isfinite(eps) and eps >= 0):
-        raise ValueError(f"proxy_activation: eps must be finite and >= 0, got {eps!r}")
+    check_number("proxy_activation: eps", eps)
     c = y.shape[-1]
     gamma, beta = _per_channel("gamma", gamma, c), _per_channel("beta", beta, c)
     a = beta + gamma * _per_channel("proxy_beta", proxy_beta, c)

@@ -1,8 +1,10 @@
-"""Helpers shared by the claim modules P1, T2, T1 and P6 (a leading underscore: not a claim, not auto-imported).
+"""Helpers shared by the claim modules on random nets (a leading underscore: not a claim, not auto-imported).
 
-- hypotheses: Definition 1 (SPEC §2) — (i) from the data, (ii)–(iii) from :meth:`NetConfig.assumptions`;
+- hypotheses: Definition 1 (SPEC §2) — :func:`definition1_hypotheses`, all of it: (i) from the data
+  (:func:`data_hypothesis`), (ii)–(iii) from :meth:`NetConfig.assumptions` (:func:`distribution_hypotheses`);
   the normalization, ``ε`` and activation hypotheses the claims add;
-- :func:`roundoff_tolerance`: the round-off bound of the exact (deterministic) identities;
+- :func:`roundoff_tolerance`: the round-off bound of the exact (deterministic) identities of P1 and T2
+  (:func:`randnet.roundoff.normalized_tolerance` for this configuration's dtype and data);
 - streams of one realization: :func:`layer_moments` (instance moments of ``x^l`` and ``y^l``, for the exact
   identities of P1 and T2) and :func:`collapse_measure` (the layer statistics of T1 and P6).
 """
@@ -14,12 +16,9 @@ from typing import Iterator
 import numpy as np
 
 from randnet import NetConfig, data_assumption, draw_data, forward, get_activation, instance_moments, layer_stream
+from randnet.roundoff import normalized_tolerance
 from theorems.base import Hypothesis
 
-ROUNDINGS = 3
-"""Roundings in the network's dtype that one element of ``y`` may carry: centering, scaling, output cast
-(randnet's float64-statistics path has one; three also covers a kernel doing its arithmetic in the dtype)."""
-U64 = float(np.finfo(np.float64).eps) / 2
 DETERMINISTIC_REALIZATIONS = {"quick": 4, "full": 20}
 """Realizations of the exact claims: each must hold in every realization, so a few suffice to catch a failure."""
 
@@ -49,9 +48,14 @@ def require_nonzero_inputs(data: np.ndarray) -> None:
         raise ValueError(f"Definition 1 (i) fails for this realization's data: {why}")
 
 
-def definition1(config: NetConfig) -> list[Hypothesis]:
+def distribution_hypotheses(config: NetConfig) -> list[Hypothesis]:
+    """Definition 1's assumptions (ii)–(iii) on the parameter distributions ``ν_ω, ν_γ, ν_β``."""
+    return [Hypothesis(name, ok, why) for name, (ok, why) in config.assumptions().items()]
+
+
+def definition1_hypotheses(config: NetConfig) -> list[Hypothesis]:
     """All of Definition 1's assumptions: (i) on the data, (ii)–(iii) on ``ν_ω, ν_γ, ν_β``."""
-    return [data_hypothesis(config)] + [Hypothesis(name, ok, why) for name, (ok, why) in config.assumptions().items()]
+    return [data_hypothesis(config)] + distribution_hypotheses(config)
 
 
 # -- hypotheses the claims add ---------------------------------------------------------------------------------
@@ -85,16 +89,9 @@ def periodic_conv_hypothesis(config: NetConfig) -> Hypothesis:
 
 # -- round-off ---------------------------------------------------------------------------------------------
 def roundoff_tolerance(config: NetConfig) -> float:
-    """Round-off bound of the exact identities of P1 and T2, in units of the normalized signal (``P = 1``).
-
-    Each element of ``y`` has a relative error ``≤ k·u`` (``u`` the dtype's unit round-off, ``k`` =
-    :data:`ROUNDINGS`), so a mean square moves by at most ``(1 + k u)² − 1`` and a mean or a std by at most
-    ``k u``; the float64 statistics add at most ``γ_m = m u₆₄ / (1 − m u₆₄)``, the bound of a recursive sum
-    of ``m = N·H·W`` terms (every sum in a statistic has fewer). Float32: ``3.6e-7``; float64: ``≈ m·1.1e-16``.
-    """
-    u = float(np.finfo(config.np_dtype).eps) / 2
-    m = int(np.prod(representative_data(config.dataset).shape[:3]))
-    return float((1 + ROUNDINGS * u) ** 2 - 1 + m * U64 / (1 - m * U64))
+    """Round-off bound of the exact identities of P1 and T2, in units of the normalized signal (``P = 1``):
+    :func:`randnet.roundoff.normalized_tolerance` of the net's dtype, for sums of ``m = N·H·W`` terms."""
+    return normalized_tolerance(config.dtype, int(np.prod(representative_data(config.dataset).shape[:3])))
 
 
 # -- one realization ---------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Torch helpers for the claims that optimize (P4, P5, RN): seeding, the periodic conv, the norms, the
-activations, small conv nets with or without normalization, and a deterministic full-batch trainer.
+activations (each :class:`randnet.Activation`'s own torch form), small conv nets with or without normalization, and a deterministic full-batch trainer.
 
 Inside torch, tensors are ``(N, C, H, W)`` float64 (exactness of the bounds matters more than speed);
 randnet's arrays are ``(N, H, W, C)`` and are converted at the boundary (:func:`to_torch`).
@@ -18,39 +18,16 @@ import torch
 import torch.nn.functional as F
 
 from randnet import DatasetSpec, get_activation
-from randnet.activations import LEAKY_SLOPE
+from randnet.checks import check_int, check_number
 
 DTYPE = torch.float64
 NORMS = ("none", "in", "ln")
 OPTIMIZERS = ("adam", "gd")
 
-TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "relu": F.relu,
-    "leaky_relu": lambda t: F.leaky_relu(t, LEAKY_SLOPE),
-    "identity": lambda t: t,
-    "gelu": F.gelu,  # the exact erf form, as randnet's
-    "tanh": torch.tanh,
-    "silu": F.silu,
-    "softplus": lambda t: torch.logaddexp(t, torch.zeros_like(t)),  # no linear cut-off, as randnet's
-}
-
 
 def torch_activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The torch twin of ``randnet.get_activation(name)`` (same formula)."""
-    get_activation(name)  # the clear error for an unknown name
-    return TORCH_ACTIVATIONS[name]
-
-
-def check_int(name: str, value, minimum: int = 1) -> None:
-    """A clear error unless ``value`` is an integer ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def check_positive(name: str, value) -> None:
-    """A clear error unless ``value`` is a finite number ``> 0``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (0 < value < math.inf):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    """The torch twin of ``randnet.get_activation(name)`` (same formula: :meth:`randnet.Activation.torch_form`)."""
+    return get_activation(name).torch_form()
 
 
 def check_training_config(config, positive: tuple[str, ...]) -> None:
@@ -62,7 +39,7 @@ def check_training_config(config, positive: tuple[str, ...]) -> None:
         check_int(name, getattr(config, name))
     get_activation(config.activation)
     check_odd_kernel(config.kernel_size)
-    check_positive("lr", config.lr)
+    check_number("lr", config.lr, strict=True)
 
 
 def check_odd_kernel(kernel_size) -> None:

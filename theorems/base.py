@@ -20,7 +20,16 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 RELATIONS = ("<=", ">=", "==")
-MODES = ("exact", "mean", "probability")
+COMPARISON_MODES = ("exact", "mean", "probability")
+"""How a :class:`Comparison` is judged (:attr:`Comparison.mode`)."""
+RUN_MODES = ("quick", "full")
+"""Which default configurations and realizations a claim runs (``Claim.configs(mode)``, ``Claim.realizations``)."""
+
+
+def check_run_mode(mode: str) -> None:
+    """A clear error unless ``mode`` is one of :data:`RUN_MODES`."""
+    if mode not in RUN_MODES:
+        raise ValueError(f"mode must be one of {', '.join(RUN_MODES)}, got {mode!r}")
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,8 @@ class Comparison:
     def __post_init__(self) -> None:
         if self.relation not in RELATIONS:
             raise ValueError(f"relation must be one of {RELATIONS}, got {self.relation!r}")
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.mode not in COMPARISON_MODES:
+            raise ValueError(f"mode must be one of {COMPARISON_MODES}, got {self.mode!r}")
         if not (self.tolerance >= 0 and np.isfinite(self.tolerance)):
             raise ValueError(f"tolerance must be finite and >= 0, got {self.tolerance!r}")
         object.__setattr__(self, "prediction", np.atleast_1d(np.asarray(self.prediction, dtype=float)))
@@ -75,8 +84,8 @@ class Claim:
     key, title, statement
         identifier (``"T1"``), one-line title, and the SPEC formula in words.
     configs(mode)
-        the default configurations, ``mode`` in ``{"quick", "full"}``. A configuration is
-        any frozen object with a ``describe() -> dict`` (JSON-able) method.
+        the default configurations, ``mode`` one of :data:`RUN_MODES` (``"quick"``, ``"full"``). A
+        configuration is any frozen object with a ``describe() -> dict`` (JSON-able) method.
     hypotheses(config)
         the list of :class:`Hypothesis`; any unmet one makes the verdict HYPOTHESIS NOT MET.
     measure(config, seed_sequence)

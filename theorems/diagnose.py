@@ -27,7 +27,8 @@ import numpy as np
 
 from randnet import NetConfig, reference_config
 from randnet.plugins import register_plugin
-from theorems.fig2 import PanelConfig, panel_stats, power_profile, profile_quantities
+from theorems._panels import PanelConfig, panel_stats, power_profile, profile_quantities
+from theorems.base import check_run_mode
 
 CONTEXT_NORMS = ("ln", "bn")
 REALIZATIONS = {"quick": 4, "full": 50}
@@ -60,8 +61,7 @@ def diagnose_config(reference: str, mode: str = "quick", **net_changes) -> Diagn
     configuration (C = 1024, L = 50, N = 128). ``net_changes`` override :class:`~randnet.NetConfig` fields
     (e.g. ``widths=128``, ``depth=30``, ``activation="gelu"``).
     """
-    if mode not in REALIZATIONS:
-        raise ValueError(f"mode must be one of {', '.join(REALIZATIONS)}, got {mode!r}")
+    check_run_mode(mode)
     name = register_plugin(reference)
     net = reference_config() if mode == "full" else reference_config(width=64, depth=24, n=16)
     config = DiagnoseConfig(reference, name, net.replace(**net_changes) if net_changes else net)

@@ -26,7 +26,7 @@ from randnet import DatasetSpec, NetConfig
 from randnet.stats import channel_moments, input_moments
 from theorems._common import DETERMINISTIC_REALIZATIONS, data_hypothesis, eps_hypothesis, layer_moments, layers, \
     norm_hypothesis, roundoff_tolerance
-from theorems.base import Claim, Comparison, Hypothesis, register
+from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
 
 NORMS = ("bn", "ln", "in", "gn")
 OFFSET = 3.0
@@ -35,21 +35,23 @@ EPS = 1e-5
 """ε of the P1-eps configurations (PyTorch's default): a deficit ``ε/σ² ≈ 1e-5`` is ~30 float32 tolerances."""
 
 
-def unit_variances(config: NetConfig, mean_x: np.ndarray, var_x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def unit_variances(config: NetConfig, inst_mean_x: np.ndarray,
+                   inst_var_x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The variances ``σ_u²`` the norm divides by, one per normalization unit of ``x``, and the units' weights
     (their share of the elements, summing to 1), from the instance moments ``(N, C)`` of ``x``."""
-    kind, n = config.base_norm, len(mean_x)
+    kind, n = config.base_norm, len(inst_mean_x)
     if kind == "bn":
         b = n if config.batch_size is None else config.batch_size
         starts = range(0, n, b)
-        var = np.stack([channel_moments(mean_x[i:i + b], var_x[i:i + b])[1] for i in starts])   # (batches, C)
-        sizes = np.array([min(b, n - i) for i in starts], dtype=float)                           # inputs per batch
+        var = np.stack([channel_moments(inst_mean_x[i:i + b], inst_var_x[i:i + b])[1]
+                        for i in starts])                                                   # (batches, C)
+        sizes = np.array([min(b, n - i) for i in starts], dtype=float)                      # inputs per batch
         weights = np.repeat(sizes[:, None], var.shape[1], axis=1)
     elif kind in ("ln", "gn"):
-        var = input_moments(mean_x, var_x, 1 if kind == "ln" else config.groups)[1]              # (N, G)
+        var = input_moments(inst_mean_x, inst_var_x, 1 if kind == "ln" else config.groups)[1]  # (N, G)
         weights = np.ones_like(var)
     elif kind == "in":
-        var, weights = var_x, np.ones_like(var_x)                                                # (N, C)
+        var, weights = inst_var_x, np.ones_like(inst_var_x)                                    # (N, C)
     else:
         raise ValueError(f"P1 is about bn, ln, in, gn; got norm {config.norm!r}")
     return var.ravel(), (weights / weights.sum()).ravel()
@@ -66,9 +68,9 @@ def measure(config: NetConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarr
     """
     eps = config.eps
     rows = []
-    for (mean_x, var_x), (mean_y, var_y) in layer_moments(config, ss):
-        channel_power = np.mean(mean_y ** 2 + var_y, axis=0)
-        var_u, w = unit_variances(config, mean_x, var_x)
+    for (inst_mean_x, inst_var_x), (inst_mean_y, inst_var_y) in layer_moments(config, ss):
+        channel_power = np.mean(inst_mean_y ** 2 + inst_var_y, axis=0)
+        var_u, w = unit_variances(config, inst_mean_x, inst_var_x)
         with np.errstate(divide="ignore"):
             first_order = w @ (eps / var_u) if eps > 0 else 0.0
         deficit = 1.0 - channel_power.mean()
@@ -108,12 +110,11 @@ def negative_controls(config: NetConfig) -> list[Comparison]:
 
 def configs(mode: str, eps: float = 0.0) -> list[NetConfig]:
     """The four norms (bn also with mini-batches), float32, and ln in float64 (the tolerance scales with the dtype)."""
+    check_run_mode(mode)
     if mode == "quick":
         base = NetConfig(widths=16, depth=8, eps=eps, dataset=DatasetSpec(n=8, height=8, width=8))
-    elif mode == "full":
-        base = NetConfig(widths=128, depth=50, eps=eps, dataset=DatasetSpec(n=32, height=16, width=16))
     else:
-        raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+        base = NetConfig(widths=128, depth=50, eps=eps, dataset=DatasetSpec(n=32, height=16, width=16))
     return [base.replace(norm="bn"), base.replace(norm="bn", batch_size=base.dataset.n // 4), base.replace(norm="ln"),
             base.replace(norm="in"), base.replace(norm="gn", groups=4), base.replace(norm="ln", dtype="float64")]
 

@@ -32,21 +32,12 @@ from __future__ import annotations
 import numpy as np
 
 from randnet import LayerStats, NetConfig, gaussian_moments, get_activation, reference_config
+from randnet.roundoff import linearity_tolerance
+from theorems._panels import PanelConfig, panel_stats
 from theorems.base import Claim, Comparison, Hypothesis, register
-from theorems.fig2 import PanelConfig, panel_stats
 
 P2_NORMS = ("ln", "gn", "ln+pn", "bn")
 FALSE_FACTOR = 1 / 64      # negative control: bound (b) divided by 64 (see the module docstring)
-
-
-def roundoff(dtype, count: int) -> float:
-    """Round-off tolerance on ``Λ_c − B_c`` for a net run in ``dtype``.
-
-    Storing ``z`` in ``dtype`` perturbs ``Λ_c ∈ [0, 1]`` by at most about ``eps·sqrt(Λ_c) + eps²``
-    (``eps`` the machine epsilon of ``dtype``); the float64 sums over ``count`` elements add at most
-    ``count · eps₆₄`` relative error to each moment.
-    """
-    return 4 * float(np.finfo(np.dtype(dtype)).eps) + count * float(np.finfo(np.float64).eps)
 
 
 def slopes(activation) -> tuple[float, float]:
@@ -61,9 +52,8 @@ def activation_power(stats: LayerStats, config: NetConfig) -> tuple[np.ndarray, 
     residual, power = stats.residual_z, stats.var_z + stats.mean_z ** 2
     if not config.proxy_norm:
         return residual, power
-    eps = config.eps if config.pn_eps is None else config.pn_eps
     mean, var = gaussian_moments(config.activation, stats.beta, stats.gamma, config.proxy_method, config.proxy_nodes)
-    scale = np.sqrt(var + eps)
+    scale = np.sqrt(var + config.proxy_eps)
     return scale ** 2 * residual, scale ** 2 * stats.var_z + (scale * stats.mean_z + mean) ** 2
 
 
@@ -135,7 +125,7 @@ def p2_measure(config: PanelConfig, ss) -> dict[str, np.ndarray]:
 
 def _tolerance(config: PanelConfig) -> float:
     data = config.net.dataset
-    return roundoff(config.net.dtype, data.n * data.height * data.width)
+    return linearity_tolerance(config.net.dtype, data.n * data.height * data.width)
 
 
 def p2_comparisons(config: PanelConfig) -> list[Comparison]:

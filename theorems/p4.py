@@ -21,14 +21,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from randnet import DatasetSpec, child, get_activation, periodic_conv
-from theorems.base import Claim, Comparison, Hypothesis, register
+from randnet.checks import check_int
+from randnet.roundoff import FLOAT64_EXACT, inequality_tolerance
 from theorems import _torchnets as tn
-from theorems.p5 import RANDOM_DATA, delta_kernel, expressivity_bounds, identity_distance, ratio, roundoff, \
+from theorems._expressivity import RANDOM_DATA, delta_kernel, expressivity_bounds, identity_distance, ratio, \
     train_identity
+from theorems.base import Claim, Comparison, Hypothesis, register
 
-POLYNOMIAL = frozenset({"identity"})                         # the polynomial activations randnet offers
-ODD_EXACT = frozenset({"relu", "gelu", "silu", "softplus"})  # φ(t) − φ(−t) ≡ t (module docstring)
-EXACT_TOL = 1e-24         # "exact" in relative power d / P(x): an RMS relative error of 1e-12 (float64)
+EXACT_TOL = FLOAT64_EXACT ** 2  # "exact" in relative power d / P(x): an RMS relative error of 1e-12 (float64)
 SMOOTH_RATE = 2.0         # the RMS error of the smooth construction is O(s²)
 RATE_TOL = 0.05
 
@@ -112,11 +112,12 @@ class P4Config:
 
     @property
     def odd_exact(self) -> tuple[str, ...]:
-        return tuple(a for a in self.activations if a in ODD_EXACT)
+        """The activations with ``φ(t) − φ(−t) ≡ t`` (:attr:`randnet.Activation.odd_identity_exact`)."""
+        return tuple(a for a in self.activations if get_activation(a).odd_identity_exact)
 
     @property
     def odd_other(self) -> tuple[str, ...]:
-        return tuple(a for a in self.activations if a not in ODD_EXACT)
+        return tuple(a for a in self.activations if not get_activation(a).odd_identity_exact)
 
     def label(self) -> str:
         d = self.dataset
@@ -135,7 +136,7 @@ def p4_configs(mode: str) -> list[P4Config]:
 
 
 def p4_hypotheses(config: P4Config) -> list[Hypothesis]:
-    poly = [a for a in config.activations if a in POLYNOMIAL]
+    poly = [a for a in config.activations if get_activation(a).polynomial]
     return [Hypothesis("φ non-polynomial", not poly, f"polynomial: {', '.join(poly)}" if poly else
                        f"{', '.join(config.activations)} are not polynomials")]
 
@@ -210,10 +211,10 @@ class P4TrainConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "widths", tuple(self.widths))
         for w in self.widths:
-            tn.check_int("widths", w)
+            check_int("widths", w)
         if len(self.widths) < 2 or any(a >= b for a, b in zip(self.widths, self.widths[1:])):
             raise ValueError(f"widths must be >= 2 strictly increasing widths, got {self.widths!r}")
-        tn.check_int("depth", self.depth, 2)  # a hidden layer to sweep
+        check_int("depth", self.depth, 2)  # a hidden layer to sweep
         tn.check_training_config(self, ("steps",))
 
     def net_widths(self, hidden: int, channels: int) -> tuple[int, ...]:
@@ -235,7 +236,8 @@ def p4_train_configs(mode: str) -> list[P4TrainConfig]:
 
 
 def p4_train_hypotheses(config: P4TrainConfig) -> list[Hypothesis]:
-    return [Hypothesis("φ non-polynomial", config.activation not in POLYNOMIAL, f"φ = {config.activation}")]
+    return [Hypothesis("φ non-polynomial", not get_activation(config.activation).polynomial,
+                       f"φ = {config.activation}")]
 
 
 def p4_train_measure(config: P4TrainConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
@@ -266,7 +268,7 @@ def p4_train_comparisons(config: P4TrainConfig) -> list[Comparison]:
         Comparison("widest_none_over_eta_star", "<=", 1.0, 0.0, "mean",
                    f"no norm at width {config.widths[-1]}: d below the IN floor η*", cells=[config.widths[-1]],
                    cell_name="width"),
-        Comparison("in_min_over_eta_star", ">=", 1.0, roundoff("float64"), "exact",
+        Comparison("in_min_over_eta_star", ">=", 1.0, inequality_tolerance("float64"), "exact",
                    "IN: d ≥ η* at every iterate (P5)", cells=list(config.widths), cell_name="width"),
     ]
 

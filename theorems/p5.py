@@ -27,42 +27,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from randnet import DatasetSpec, NetConfig, child, draw_data, forward, instance_moments, normalize, periodic_conv, \
-    power_decomposition
+from randnet import DatasetSpec, NetConfig, child, draw_data, forward, instance_moments, normalize, periodic_conv
+from randnet.checks import check_number
+from randnet.roundoff import inequality_tolerance
 from theorems import _torchnets as tn
+from theorems._expressivity import RANDOM_DATA, VARIABILITY_TOL, delta_kernel, expressivity_bounds, \
+    identity_distance, ratio, train_identity
 from theorems.base import Claim, Comparison, Hypothesis, register, replace
 
 NEG_DELTA = 1e-3          # the false sharper bounds of the negative controls: d ≥ (1 + δ) η*
-VARIABILITY_TOL = 1e-12   # a bound below this fraction of P(x) counts as zero (round-off)
 FLOOR = 1e-6              # the false floor d ≥ FLOOR · P(x) of the negative control where η* = 0
-RANDOM_DATA = DatasetSpec(n=16, height=8, width=8, channels=3)
-
-
-def roundoff(dtype) -> float:
-    """The round-off tolerance of a deterministic inequality computed in ``dtype``: ``sqrt(machine ε)``."""
-    return float(np.sqrt(np.finfo(np.dtype(dtype)).eps))
-
-
-# -- the quantities of SPEC §4 "P4 / P5" ----------------------------------------------------------------
-def identity_distance(phi_x, x):
-    """``d(Φ) = mean((Φ(x) − x)²)`` over ``(x, h, w, c)`` — numpy arrays or torch tensors of the same layout."""
-    return ((phi_x - x) ** 2).mean()
-
-
-def expressivity_bounds(x: np.ndarray) -> dict[str, float]:
-    """The bounds of P5 for the dataset ``x`` ``(N, H, W, C)``: ``eta_star`` (η*), ``eta`` (η), ``eta0`` (η₀),
-    and the input power ``power`` = P(x)."""
-    terms = power_decomposition(x).mean(axis=1)
-    m, v = instance_moments(x)
-    return dict(eta_star=float(terms[1] + terms[3]), eta=float(terms[1]),
-                eta0=float(np.mean(m ** 2 + (np.sqrt(v) - 1) ** 2)), power=float(terms.sum()))
-
-
-def delta_kernel(matrix: np.ndarray, kernel_size: int = 1) -> np.ndarray:
-    """The ``(K, K, C_in, C_out)`` kernel whose only non-zero tap, the centre, is ``matrix``."""
-    w = np.zeros((kernel_size, kernel_size) + matrix.shape)
-    w[kernel_size // 2, kernel_size // 2] = matrix
-    return w
 
 
 def attaining_layer(x: np.ndarray, eps: float = 0.0, affine: bool = True, dtype="float64") -> np.ndarray:
@@ -73,11 +47,6 @@ def attaining_layer(x: np.ndarray, eps: float = 0.0, affine: bool = True, dtype=
         return y
     m, v = instance_moments(x)
     return np.sqrt(v).mean(axis=0) * y + m.mean(axis=0)
-
-
-def ratio(d, bound: float, power: float) -> float:
-    """``d / bound``, NaN when the bound is zero to round-off (no inter-instance variability)."""
-    return float(d) / bound if bound > VARIABILITY_TOL * power else float("nan")
 
 
 def _variability(x: np.ndarray, weak: bool) -> Hypothesis:
@@ -149,7 +118,7 @@ def _exact(quantity, relation, prediction, tol, label, cells=("construction",), 
 
 
 def p5_comparisons(config: NetConfig) -> list[Comparison]:
-    tol, layers = roundoff(config.dtype), range(1, config.depth + 1)
+    tol, layers = inequality_tolerance(config.dtype), range(1, config.depth + 1)
     weak = _exact("d_over_eta", ">=", 1.0, tol, "d ≥ η (means only) at every layer", layers, "layer")
     if config.eps > 0:
         return [weak, _exact("construct_over_eta", ">=", 1.0, tol, "the construction with ε > 0: d ≥ η")]
@@ -170,7 +139,7 @@ def _floor_control(quantity: str, cell: str) -> Comparison:
 
 
 def p5_negative_controls(config: NetConfig) -> list[Comparison]:
-    tol = roundoff(config.dtype)
+    tol = inequality_tolerance(config.dtype)
     if not p5_hypotheses(config)[1].met:
         return [_floor_control("construct_rel", "construction")]
     if config.eps > 0:
@@ -212,7 +181,7 @@ class P5TrainConfig:
 
     def __post_init__(self) -> None:
         tn.check_training_config(self, ("depth", "width", "steps", "checkpoints"))
-        tn.check_positive("approach", self.approach)
+        check_number("approach", self.approach, strict=True)
 
     @property
     def checkpoint_steps(self) -> list[int]:
@@ -227,13 +196,6 @@ class P5TrainConfig:
 
     def describe(self) -> dict:
         return {**asdict(self), "dataset": asdict(self.dataset)}
-
-
-def train_identity(x: np.ndarray, widths: tuple[int, ...], norm: str, config, ss: np.random.SeedSequence) -> np.ndarray:
-    """Train a :class:`~theorems._torchnets.ConvNet` of ``widths`` on ``d(Φ)``; returns ``d`` at every iterate."""
-    xt = tn.to_torch(x)
-    net = tn.conv_net(widths, x.shape[-1], config.kernel_size, norm, config.activation, tn.generator(ss))
-    return tn.train(net.parameters(), lambda: identity_distance(net(xt), xt), config.steps, config.lr)
 
 
 def p5_train_configs(mode: str) -> list[P5TrainConfig]:
@@ -268,8 +230,8 @@ def p5_train_measure(config: P5TrainConfig, ss: np.random.SeedSequence) -> dict[
 
 def p5_train_comparisons(config: P5TrainConfig) -> list[Comparison]:
     return [
-        Comparison("min_ratio", ">=", 1.0, roundoff("float64"), "exact", "d ≥ η* at every training iterate",
-                   cells=["all iterates"], cell_name="net"),
+        Comparison("min_ratio", ">=", 1.0, inequality_tolerance("float64"), "exact",
+                   "d ≥ η* at every training iterate", cells=["all iterates"], cell_name="net"),
         Comparison("final_ratio", "<=", 1.0 + config.approach, 0.0, "mean",
                    f"trained nets approach η*: mean final d/η* ≤ {1 + config.approach:g}", cells=["final"],
                    cell_name="net"),

@@ -22,9 +22,10 @@ from __future__ import annotations
 import numpy as np
 
 from randnet import DatasetSpec, NetConfig, reference_config
-from theorems._common import U64, collapse_measure, definition1, eps_hypothesis, layers, norm_hypothesis, \
+from randnet.roundoff import summation_error
+from theorems._common import collapse_measure, definition1_hypotheses, eps_hypothesis, layers, norm_hypothesis, \
     periodic_conv_hypothesis, representative_data, rho_powers
-from theorems.base import Claim, Comparison, Hypothesis, register
+from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
 
 DELTA = 0.05
 """δ of the equality "≃": 5% of the layer's power ``P(y^l) = 1``; fixed, not fitted to the data."""
@@ -44,7 +45,7 @@ def centered_hypothesis(config: NetConfig) -> Hypothesis:
     data = representative_data(config.dataset)
     m = int(np.prod(data.shape[:3]))
     worst = float(np.abs(data.mean(axis=(0, 1, 2))).max())
-    tol = m * U64 / (1 - m * U64) * float(np.abs(data).max())
+    tol = summation_error(m) * float(np.abs(data).max())
     why = f"max_c |μ_c(x)| = {worst:.3g} (round-off bound {tol:.2g}) on {config.dataset.name!r}"
     if config.dataset.path is None and config.dataset.redraw:
         why += " (a representative draw)"
@@ -54,7 +55,7 @@ def centered_hypothesis(config: NetConfig) -> Hypothesis:
 def hypotheses(config: NetConfig) -> list[Hypothesis]:
     return [norm_hypothesis(config, ("ln",), plain=True), eps_hypothesis(config), periodic_conv_hypothesis(config),
             Hypothesis("φ = identity", config.activation == "identity", f"φ = {config.activation}"),
-            centered_hypothesis(config)] + definition1(config)
+            centered_hypothesis(config)] + definition1_hypotheses(config)
 
 
 def comparisons(config: NetConfig) -> list[Comparison]:
@@ -69,13 +70,12 @@ def negative_controls(config: NetConfig) -> list[Comparison]:
 
 def configs(mode: str) -> list[NetConfig]:
     """Reference distributions, identity, LN, centered Gaussian data. quick: 16 inputs 8×8; full: 128 inputs 16×16."""
+    check_run_mode(mode)
     if mode == "quick":
         return [NetConfig(widths=c, depth=DEPTH[mode], norm="ln", activation="identity",
                           dataset=DatasetSpec(name="centered", n=16, height=8, width=8)) for c in WIDTHS[mode]]
-    if mode == "full":
-        return [reference_config(width=c, depth=DEPTH[mode], norm="ln", activation="identity")
-                .replace(dataset=DatasetSpec(name="centered", n=128, height=16, width=16)) for c in WIDTHS[mode]]
-    raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+    return [reference_config(width=c, depth=DEPTH[mode], norm="ln", activation="identity")
+            .replace(dataset=DatasetSpec(name="centered", n=128, height=16, width=16)) for c in WIDTHS[mode]]
 
 
 register(Claim(

@@ -29,13 +29,15 @@ import numpy as np
 import torch
 
 from randnet import DatasetSpec, child
+from randnet.checks import check_int, check_number
+from randnet.roundoff import FLOAT64_EXACT
 from theorems import _torchnets as tn
 from theorems.base import Claim, Comparison, Hypothesis, register
 
 VARIANTS = ("regnorm", "no_mean", "batch_var", "double_well")
 WELL_A, WELL_KAPPA = 0.1, 5e-4   # the double well: local max at R ≈ 0.036, spurious minimum at R ≈ 0.097 (F ≈ 0.005)
 START_KINDS = ("random", "near_max", "near_saddle")
-ROUNDOFF = 1e-12                 # float64 identities on O(1) quantities
+ROUNDOFF = FLOAT64_EXACT         # float64 identities on O(1) quantities
 
 
 # -- the regularizer and its variants -------------------------------------------------------------------
@@ -146,13 +148,13 @@ class RNConfig:
 
     def __post_init__(self) -> None:
         for name in ("batch", "steps", "checkpoints"):
-            tn.check_int(name, getattr(self, name))
-        tn.check_int("units", self.units, 2)  # LN over one unit is undefined
+            check_int(name, getattr(self, name))
+        check_int("units", self.units, 2)  # LN over one unit is undefined
         if self.variant not in ("regnorm", "no_mean"):
             raise ValueError(f"variant must be 'regnorm' or 'no_mean' for the descent claim, got {self.variant!r} "
                              "(batch_var is checked in RN-identities, double_well is the negative control)")
         for name in ("lr_scale", "threshold", "perturbation", "theta"):
-            tn.check_positive(name, getattr(self, name))
+            check_number(name, getattr(self, name), strict=True)
 
     @property
     def majorities(self) -> list[int]:
@@ -273,8 +275,8 @@ class RNIdentityConfig:
     units: int = 16
 
     def __post_init__(self) -> None:
-        tn.check_int("batch", self.batch, 2)
-        tn.check_int("units", self.units, 3)  # the zero-batch-mean triple needs two directions ⊥ 1
+        check_int("batch", self.batch, 2)
+        check_int("units", self.units, 3)  # the zero-batch-mean triple needs two directions ⊥ 1
 
     def label(self) -> str:
         return f"B = {self.batch}, M = {self.units}"
@@ -357,7 +359,7 @@ class RNNetConfig:
     def __post_init__(self) -> None:
         tn.check_training_config(self, ("depth", "width", "steps"))
         for name in ("lam", "threshold"):
-            tn.check_positive(name, getattr(self, name))
+            check_number(name, getattr(self, name), strict=True)
 
     def label(self) -> str:
         return f"L = {self.depth}, width {self.width}, K = {self.kernel_size}, {self.activation}, λ = {self.lam:g}"

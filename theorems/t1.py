@@ -31,9 +31,9 @@ case resolves perturbations of ``ρ`` of that size.
 from __future__ import annotations
 
 from randnet import DatasetSpec, NetConfig, reference_config
-from theorems._common import collapse_measure, definition1, eps_hypothesis, layers, norm_hypothesis, \
+from theorems._common import collapse_measure, definition1_hypotheses, eps_hypothesis, layers, norm_hypothesis, \
     periodic_conv_hypothesis, positive_homogeneous_hypothesis, rho_powers
-from theorems.base import Claim, Comparison, Hypothesis, register
+from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
 
 DELTA = 0.01
 """δ of Eq. 6's "≲": 1% of the layer's power ``P(y^l) = 1``; fixed, not fitted to the data."""
@@ -42,7 +42,7 @@ WIDTHS = {"quick": (8, 16, 32, 64, 128), "full": (16, 32, 64, 128, 256, 512, 102
 
 def hypotheses(config: NetConfig) -> list[Hypothesis]:
     return [norm_hypothesis(config, ("ln",), plain=True), eps_hypothesis(config), periodic_conv_hypothesis(config),
-            positive_homogeneous_hypothesis(config)] + definition1(config)
+            positive_homogeneous_hypothesis(config)] + definition1_hypotheses(config)
 
 
 def comparisons(config: NetConfig) -> list[Comparison]:
@@ -59,12 +59,11 @@ def negative_controls(config: NetConfig) -> list[Comparison]:
 
 def configs(mode: str) -> list[NetConfig]:
     """Reference distributions, ReLU, LN. quick: 16 inputs 8×8, 50 layers; full: the paper's 128 inputs 16×16."""
+    check_run_mode(mode)
     if mode == "quick":
         return [NetConfig(widths=c, depth=50, norm="ln", dataset=DatasetSpec(n=16, height=8, width=8))
                 for c in WIDTHS[mode]]
-    if mode == "full":
-        return [reference_config(width=c, depth=50, norm="ln") for c in WIDTHS[mode]]
-    raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+    return [reference_config(width=c, depth=50, norm="ln") for c in WIDTHS[mode]]
 
 
 register(Claim(

@@ -38,9 +38,9 @@ import numpy as np
 
 from randnet import DatasetSpec, NetConfig, power_terms
 from randnet.stats import channel_moments
-from theorems._common import DETERMINISTIC_REALIZATIONS, data_hypothesis, definition1, eps_hypothesis, \
+from theorems._common import DETERMINISTIC_REALIZATIONS, data_hypothesis, definition1_hypotheses, eps_hypothesis, \
     layer_moments, layers, norm_hypothesis, roundoff_tolerance
-from theorems.base import Claim, Comparison, Hypothesis, register
+from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
 
 IDENTITIES = {  # quantity -> the identity it measures (worst channel of the layer)
     "channel_mean": "μ_c(y^l) = 0",
@@ -52,7 +52,7 @@ EPS = 1e-5
 """ε of the T2-eps configurations (PyTorch's default)."""
 
 
-def identities(eps: float, mean_x, var_x, mean_y, var_y) -> dict[str, float]:
+def identities(eps: float, inst_mean_x, inst_var_x, inst_mean_y, inst_var_y) -> dict[str, float]:
     """For one layer, from the instance moments ``(N, C)`` of ``x`` and ``y``: the worst channel of
 
     channel_mean               ``|μ_c(y)|``
@@ -62,9 +62,9 @@ def identities(eps: float, mean_x, var_x, mean_y, var_y) -> dict[str, float]:
     channel_std_error          ``|σ_c(y) − sqrt(E_x s_{x,c}²)|``,  ``s_{x,c} = sqrt(v/(v + ε))``, ``v = σ_{x,c}(x)²``
     instance_std_spread_error  ``|σ_c(σ_{x,c}(y)) − σ_x(s_{x,c})|``
     """
-    terms = power_terms(mean_y, np.sqrt(var_y))
-    mu, var = channel_moments(mean_y, var_y)
-    s = np.sqrt(var_x / (var_x + eps))
+    terms = power_terms(inst_mean_y, np.sqrt(inst_var_y))
+    mu, var = channel_moments(inst_mean_y, inst_var_y)
+    s = np.sqrt(inst_var_x / (inst_var_x + eps))
     spread = np.sqrt(terms[3])
     return {"channel_mean": np.abs(mu).max(), "channel_std_deficit": np.abs(1 - np.sqrt(var)).max(),
             "instance_mean_spread": np.sqrt(terms[1]).max(), "instance_std_spread": spread.max(),
@@ -75,9 +75,9 @@ def identities(eps: float, mean_x, var_x, mean_y, var_y) -> dict[str, float]:
 def measure_identities(config: NetConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
     """One realization: :func:`identities` per layer, and ``power_y`` ``(L, 4)``, the layer-level terms of Eq. 5."""
     rows, power = [], []
-    for (mean_x, var_x), (mean_y, var_y) in layer_moments(config, ss):
-        rows.append(identities(config.eps, mean_x, var_x, mean_y, var_y))
-        power.append(power_terms(mean_y, np.sqrt(var_y)).mean(axis=1))
+    for (inst_mean_x, inst_var_x), (inst_mean_y, inst_var_y) in layer_moments(config, ss):
+        rows.append(identities(config.eps, inst_mean_x, inst_var_x, inst_mean_y, inst_var_y))
+        power.append(power_terms(inst_mean_y, np.sqrt(inst_var_y)).mean(axis=1))
     out = {k: np.array([r[k] for r in rows]) for k in rows[0]}
     out["power_y"] = np.stack(power)
     return out
@@ -114,12 +114,11 @@ def negative_controls(config: NetConfig) -> list[Comparison]:
 def configs(mode: str, eps: float = 0.0) -> list[NetConfig]:
     """IN at a small width: ReLU in float32 and float64, and tanh with β ~ N(0.5, 0.2²) (nothing is assumed on φ or
     the parameters)."""
+    check_run_mode(mode)
     if mode == "quick":
         base = NetConfig(widths=16, depth=8, norm="in", eps=eps, dataset=DatasetSpec(n=8, height=8, width=8))
-    elif mode == "full":
-        base = NetConfig(widths=128, depth=50, norm="in", eps=eps, dataset=DatasetSpec(n=32, height=16, width=16))
     else:
-        raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+        base = NetConfig(widths=128, depth=50, norm="in", eps=eps, dataset=DatasetSpec(n=32, height=16, width=16))
     return [base, base.replace(dtype="float64"), base.replace(activation="tanh", beta="normal(0.5, 0.2)")]
 
 
@@ -215,7 +214,7 @@ def measure_ladder(config: GroupLadder, ss: np.random.SeedSequence) -> dict[str,
 
 
 def ladder_hypotheses(config: GroupLadder) -> list[Hypothesis]:
-    return definition1(config.net) + [eps_hypothesis(config.net)]
+    return definition1_hypotheses(config.net) + [eps_hypothesis(config.net)]
 
 
 def _steps(config: GroupLadder) -> list[str]:
@@ -234,12 +233,11 @@ def ladder_comparisons(config: GroupLadder, sign: str = ">=") -> list[Comparison
 def ladder_configs(mode: str) -> list[GroupLadder]:
     """Reference distributions, ReLU. quick: C = 32, 12 layers, 16 inputs 8×8; full: C = 256, 50 layers,
     128 inputs 16×16."""
+    check_run_mode(mode)
     if mode == "quick":
         net = NetConfig(widths=32, depth=12, dataset=DatasetSpec(n=16, height=8, width=8))
-    elif mode == "full":
-        net = NetConfig(widths=256, depth=50, dataset=DatasetSpec(n=128, height=16, width=16))
     else:
-        raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
+        net = NetConfig(widths=256, depth=50, dataset=DatasetSpec(n=128, height=16, width=16))
     return [GroupLadder(net, ladder(net.width))]
 
 

@@ -39,7 +39,7 @@ exact integrals, as the exact ``|μ_c(z)|`` and ``|σ_c(z) − 1|`` it causes (w
 ``μ_c(y)``, ``σ_c(y) − 1``, ``μ_c(z)``, ``σ_c(z) − 1``; how much the conv+norm step aggravates collapse,
 ``P(μ_c(y^l))/P(y^l) − P(μ_c(z^{l−1}))/P(z^{l−1})``, and channel imbalance,
 ``CV_c(P_c(y^l)) − CV_c(P_c(z^{l−1}))`` (hypothesis (ii)); the distance of each four-term power profile
-to BN's (see :mod:`theorems.fig2`). Verdict: ``d(ln, bn) − d(ln+pn, bn) ≥ 0`` and
+to BN's (see :mod:`theorems._panels`). Verdict: ``d(ln, bn) − d(ln+pn, bn) ≥ 0`` and
 ``d(gn, bn) − d(gn+pn, bn) ≥ 0`` at every width tested; negative control: the reverse ordering.
 """
 from __future__ import annotations
@@ -51,13 +51,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from randnet import Distribution, LayerStats, gaussian_moments, get_activation, parse_distribution, proxy_activation, \
-    reference_config
+from randnet import ACTIVATIONS, Distribution, LayerStats, gaussian_moments, get_activation, parse_distribution, \
+    proxy_activation, reference_config
+from randnet.checks import check_int
 from randnet.proxy import HERMITE_NODES, PAPER_EPS, PAPER_QUANTILES, hermite_rule
+from theorems._panels import PanelConfig, distance_gap, panel_stats, power_profile, profile_quantities, require_norms
 from theorems.base import Claim, Comparison, Hypothesis, register
-from theorems.fig2 import PanelConfig, distance_gap, panel_stats, power_profile, profile_quantities, require_norms
 
-T3_ACTIVATIONS = ("relu", "leaky_relu", "gelu", "tanh", "silu", "softplus")
+T3_ACTIVATIONS = tuple(name for name, act in ACTIVATIONS.items() if not act.polynomial)  # every non-linear φ
 Z_TOLERANCE = 2.0          # δ_Z: tolerated mean of the joint statistic Z (units of its null std)
 CONFIDENCE = 0.95          # the engine's default confidence, assumed by the reported power
 POWER = 0.8
@@ -201,9 +202,7 @@ class ExactConfig:
         for a in self.activations:
             get_activation(a)
         for name, low in (("channels", 1), ("samples", 16), ("realizations", 2)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+            check_int(name, getattr(self, name), low)
         for name in ("gamma", "beta"):
             object.__setattr__(self, name, parse_distribution(getattr(self, name)))
 
@@ -331,8 +330,8 @@ def net_configs(mode: str) -> list[PanelConfig]:
 
 def net_hypotheses(config: PanelConfig) -> list[Hypothesis]:
     net = config.net
-    pn_eps = net.eps if net.pn_eps is None else net.pn_eps
-    return [Hypothesis("ε = 0 in Eqs. 3 and 7", net.eps == 0 and pn_eps == 0, f"eps = {net.eps}, pn_eps = {pn_eps}"),
+    return [Hypothesis("ε = 0 in Eqs. 3 and 7", net.eps == 0 and net.proxy_eps == 0,
+                       f"eps = {net.eps}, pn_eps = {net.proxy_eps}"),
             Hypothesis("PN's moments are the exact Gaussian integrals", net.proxy_method != "quantile",
                        f"proxy_method = {net.proxy_method}")]
 

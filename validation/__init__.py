@@ -1,16 +1,17 @@
 """Monte Carlo validation of the claims in ``theorems``.
 
 - :mod:`validation.engine`: realizations of a claim, their samples and verdicts (:func:`~validation.engine.run_claim`);
+- :mod:`validation.configs`: configuration labels, flattening, digests, overrides, grouping by a swept attribute;
 - :mod:`validation.store`: one file per realization, so interrupted runs resume;
 - :mod:`validation.intervals`, :mod:`validation.verdicts`: the intervals and verdict rules of SPEC §5;
-- :mod:`validation.plots`, :mod:`validation.report`: PNGs, ``REPORT.md`` and ``results.json``;
-- :mod:`validation.backends`, :mod:`validation.sweep`, :mod:`validation.tables`: where realizations run,
-  TOML sweeps, tidy tables;
+- :mod:`validation.plots`, :mod:`validation.report`, :mod:`validation.tables`: PNGs, ``REPORT.md``,
+  ``results.json``, tidy tables;
+- :mod:`validation.runner`: the run → plot → report loop over claims (``run``, ``suite``, sweeps);
+- :mod:`validation.backends`: where realizations run (processes, Dask); :mod:`validation.blas`: BLAS threads;
+- :mod:`validation.sweepfile` (the TOML format), :mod:`validation.cost` (the cost model), :mod:`validation.sweep`
+  (planning and running a sweep, its subcommand);
 - :mod:`validation.cli`: the ``randnet-check`` command.
 """
-import os
+from .blas import stop_idle_spinning
 
-# OpenBLAS's idle threads busy-wait about 0.1 s (2²⁸ cycles) after each GEMM and take the cores from the numba
-# kernels that follow; 2⁴ cycles instead (read when numpy loads OpenBLAS, so only if numpy is not loaded yet).
-# Measured with 2 threads, N = 32, C = 512: a layer 165 → 111 ms. See README "Performance".
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+stop_idle_spinning()  # before any validation module imports numpy: see validation/blas.py

@@ -14,7 +14,6 @@ ran but some claim raised an error (recorded in the report).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -26,10 +25,16 @@ import numpy as np
 
 import randnet
 import randnet.plugins
-from randnet import BUILTIN_DATASETS, NetConfig, load_array, parse_distribution
+from randnet import BUILTIN_DATASETS, load_array, parse_distribution
+from randnet.checks import int_words, is_int, is_number
 from randnet.norms import parse_norm
+from theorems import diagnose
+from theorems.base import REGISTRY, RUN_MODES
 
-from .backends import BACKENDS
+from .backends import BACKENDS, execute
+from .configs import override, unique
+from .plots_proxy import draw_diagnosis
+from .runner import Task, run_and_report
 from .sweep import add_sweep_command
 
 DEMO_NORMS = ("bn", "ln", "in", "gn")
@@ -53,9 +58,9 @@ def _number(convert, valid, what: str):
     return parse
 
 
-positive_int = _number(int, lambda v: v >= 1, "a positive integer")
-nonnegative_int = _number(int, lambda v: v >= 0, "a non-negative integer")
-nonnegative_float = _number(float, lambda v: np.isfinite(v) and v >= 0, "a finite number >= 0")
+positive_int = _number(int, is_int, int_words(1))
+nonnegative_int = _number(int, lambda v: is_int(v, 0), int_words(0))
+nonnegative_float = _number(float, lambda v: is_number(v, 0), "a finite number >= 0")
 
 
 def positive_ints(text: str) -> tuple[int, ...]:
@@ -65,7 +70,7 @@ def positive_ints(text: str) -> tuple[int, ...]:
         values = tuple(int(p) for p in parts)
     except ValueError:
         values = ()
-    if not values or min(values) < 1:
+    if not values or not all(is_int(v) for v in values):
         raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, got {text!r}")
     return values
 
@@ -82,16 +87,15 @@ def _checked(check):
     return parse
 
 
-def norm_spec(text: str) -> str:
+def _norm(text: str) -> None:
     """A built-in norm (``ln``, ``gn+pn``…) or a user's ``package.module:function`` (imported and checked now)."""
-    try:
-        if ":" in text:
-            randnet.plugins.register_plugin(text.partition("+")[0].strip())
-        else:
-            parse_norm(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return text
+    if ":" in text:
+        randnet.plugins.register_plugin(text.partition("+")[0].strip())
+    else:
+        parse_norm(text)
+
+
+norm_spec = _checked(_norm)
 
 
 def claim_keys(text: str) -> tuple[str, ...]:
@@ -110,96 +114,40 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in ("widths", *NET_OPTIONS, *DATA_OPTIONS) if getattr(args, k, None) is not None}
 
 
-def _dataset(spec: randnet.DatasetSpec, opts: dict[str, Any]) -> randnet.DatasetSpec:
-    changes: dict[str, Any] = {}
-    if "dataset" in opts:
-        d = opts["dataset"]
-        changes.update(dict(name=d, path=None) if d in BUILTIN_DATASETS else dict(path=d))
-    if "n_inputs" in opts:
-        changes["n"] = opts["n_inputs"]
-    if "size" in opts:
-        changes.update(height=opts["size"], width=opts["size"])
-    return dataclasses.replace(spec, **changes)
+def apply_options(config: Any, opts: dict[str, Any]) -> tuple[list[Any], set[str]]:
+    """Apply the command-line options ``opts`` to ``config`` by :func:`validation.configs.override`: the
+    configurations that result (one per width when ``widths`` is given) and the options that did not apply.
 
-
-def _override_net(config: NetConfig, opts: dict[str, Any]) -> list[NetConfig]:
+    ``--dataset`` (a built-in name or a file), ``--n-inputs`` and ``--size`` change the configuration's
+    :class:`~randnet.DatasetSpec` together (``n``, ``height = width``).
+    """
     changes = {k: opts[k] for k in NET_OPTIONS if k in opts}
     if any(k in opts for k in DATA_OPTIONS):
-        changes["dataset"] = _dataset(config.dataset, opts)
-    widths = opts.get("widths")
-    if widths is None:
-        return [config.replace(**changes)]
-    return [config.replace(widths=w, **changes) for w in widths]
-
-
-def override(config: Any, opts: dict[str, Any]) -> tuple[list[Any], set[str]]:
-    """Apply the command-line options ``opts`` to ``config``: the configurations that result (one per
-    width when ``widths`` is given) and the options that did not apply.
-
-    A :class:`NetConfig` takes every option. Another dataclass takes the options naming one of its
-    fields (``widths`` may set a field ``width``; the dataset options a ``dataset`` field), and its
-    fields that hold a :class:`NetConfig` (e.g. a panel of norms over one net) take the rest.
-    """
-    if isinstance(config, NetConfig):
-        return _override_net(config, opts), set()
-    if not dataclasses.is_dataclass(config):
-        return [config], set(opts)
-    fields = {f.name for f in dataclasses.fields(config)}
-    width_field = next((f for f in ("widths", "width") if f in fields), None)
-    direct = {k: v for k, v in opts.items() if k in fields and k in NET_OPTIONS}
-    used = set(direct)
-    if "dataset" in fields and isinstance(config.dataset, randnet.DatasetSpec) and set(opts) & set(DATA_OPTIONS):
-        direct["dataset"] = _dataset(config.dataset, opts)
-        used |= set(opts) & set(DATA_OPTIONS)
-    if width_field and "widths" in opts:
-        used.add("widths")
-    nets = [f for f in sorted(fields) if isinstance(getattr(config, f), NetConfig)]
-    rest = {k: v for k, v in opts.items() if k not in used}
-    if nets:
-        used |= set(rest)
-    out = []
-    for w in opts["widths"] if "widths" in used else (None,):
-        changes = dict(direct)
-        if w is not None and width_field:
-            changes[width_field] = w
-        for f in nets:
-            nested = {k: v for k, v in rest.items() if k != "widths"}
-            if w is not None and not width_field:
-                nested["widths"] = (w,)
-            changes[f] = _override_net(getattr(config, f), nested)[0]
-        out.append(dataclasses.replace(config, **changes))
-    return out, set(opts) - used
-
-
-def unique(configs: Sequence[Any]) -> list[Any]:
-    """Configurations without repeats (same digest), in order."""
-    from .store import config_digest
-
-    seen, out = set(), []
-    for c in configs:
-        d = config_digest(c)
-        if d not in seen:
-            seen.add(d)
-            out.append(c)
-    return out
+        d = opts.get("dataset")
+        table = {} if d is None else dict(name=d, path=None) if d in BUILTIN_DATASETS else dict(path=d)
+        if "n_inputs" in opts:
+            table["n"] = opts["n_inputs"]
+        if "size" in opts:
+            table.update(height=opts["size"], width=opts["size"])
+        changes["dataset"] = table
+    out, unused = [], set()
+    for w in opts.get("widths", (None,)):
+        new, skipped = override(config, changes if w is None else {**changes, "widths": w})
+        out.append(new)
+        unused |= {u.name for u in skipped}
+    names = {"dataset": [k for k in DATA_OPTIONS if k in opts]}
+    return out, {option for name in unused for option in names.get(name, [name])}
 
 
 # -- commands ------------------------------------------------------------------------------------------
-def _registry() -> dict:
-    import theorems
-
-    return theorems.REGISTRY
-
-
 def _claim(key: str):
-    registry = _registry()
-    if key not in registry:
-        raise UserError(f"unknown claim {key!r}; available: {', '.join(sorted(registry)) or '(none registered)'}")
-    return registry[key]
+    if key not in REGISTRY:
+        raise UserError(f"unknown claim {key!r}; available: {', '.join(sorted(REGISTRY)) or '(none registered)'}")
+    return REGISTRY[key]
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    registry = _registry()
+    registry = REGISTRY
     if not registry:
         print("no claims registered")
     width = max((len(k) for k in registry), default=0)
@@ -210,27 +158,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_and_report(claims, configs_for, args, out: Path) -> int:
-    """Run each claim, draw its plots and add it to the report in ``out``; returns the number of errors."""
-    from .engine import run_claim
-    from .plots import draw
-    from .report import Report
+def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path) -> int:
+    """Run each claim, draw its plots and add it to the report in ``out`` (:func:`validation.runner.run_and_report`),
+    saying how each went; returns the number of claims that raised."""
+    def start(index: int, total: int, task: Task) -> None:
+        print(f"[{index}/{total}] {task.claim.key}: {task.claim.title}", file=sys.stderr)
 
-    report = Report(out, mode=args.mode, seed=args.seed, command=["randnet-check", *args.argv])
-    errors = 0
-    for n, claim in enumerate(claims, 1):
-        print(f"[{n}/{len(claims)}] {claim.key}: {claim.title}", file=sys.stderr)
-        try:
-            result = run_claim(claim, configs_for(claim), args.realizations, seed=args.seed, mode=args.mode,
-                               backend=args.backend, jobs=args.jobs, store=out / ".store",
-                               progress=not args.no_progress)
-        except Exception as e:  # recorded in the report; the other claims still run
-            errors += 1
-            report.add_error(claim.key, claim.title, e)
-            print(f"  ERROR {type(e).__name__}: {e}", file=sys.stderr)
-            continue
-        paths, plot_errors = draw(result, out)
-        report.add(result, paths, plot_errors)
+    def done(task: Task, result, plot_errors: Sequence[str]) -> None:
+        if isinstance(result, Exception):
+            print(f"  ERROR {type(result).__name__}: {result}", file=sys.stderr)
+            return
         for r in result.results:
             neg = "negative controls rejected" if r.negative_controls_rejected else "NEGATIVE CONTROL NOT REJECTED"
             print(f"  {r.verdict:<18} {r.label}  ({neg})")
@@ -239,8 +176,12 @@ def _run_and_report(claims, configs_for, args, out: Path) -> int:
         for e in plot_errors:
             print(f"  plot error: {e}", file=sys.stderr)
         print(f"  => {result.verdict} in {result.seconds:.1f} s", file=sys.stderr)
+
+    outcome = run_and_report(tasks, out, mode=args.mode, seed=args.seed, backend=args.backend, jobs=args.jobs,
+                             store=out / ".store", progress=not args.no_progress,
+                             command=["randnet-check", *args.argv], on_start=start, on_done=done)
     print(f"report: {out / 'REPORT.md'}")
-    return errors
+    return len(outcome.errors)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -250,24 +191,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         load_array(opts["dataset"])  # a missing or malformed file is reported before anything runs
     configs, ignored = [], set()
     for c in claim.configs(args.mode):
-        new, skipped = override(c, opts)
+        new, skipped = apply_options(c, opts)
         configs += new
         ignored |= skipped
     if ignored:
         names = ", ".join("--" + k.replace("_", "-") for k in sorted(ignored))
         print(f"note: {names} do(es) not apply to the configurations of claim {claim.key} (ignored)", file=sys.stderr)
-    configs = unique(configs)
     out = Path(args.out or Path("runs") / claim.key)
-    return 3 if _run_and_report([claim], lambda _: configs, args, out) else 0
+    return 3 if _run_and_report([Task(claim, tuple(unique(configs)), args.realizations)], args, out) else 0
 
 
 def cmd_suite(args: argparse.Namespace) -> int:
-    registry = _registry()
-    keys = sorted(registry) if args.only is None else list(args.only)
-    unknown = [k for k in keys if k not in registry]
+    keys = sorted(REGISTRY) if args.only is None else list(args.only)
+    unknown = [k for k in keys if k not in REGISTRY]
     if unknown:
-        raise UserError(f"unknown claim(s) {', '.join(unknown)}; available: {', '.join(sorted(registry))}")
-    return 3 if _run_and_report([registry[k] for k in keys], lambda _: None, args, Path(args.out)) else 0
+        raise UserError(f"unknown claim(s) {', '.join(unknown)}; available: {', '.join(sorted(REGISTRY))}")
+    tasks = [Task(REGISTRY[k], None, args.realizations) for k in keys]
+    return 3 if _run_and_report(tasks, args, Path(args.out)) else 0
 
 
 def _demo_groups(width: int) -> int:
@@ -301,11 +241,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     """The paper's framework as a diagnostic of a user's normalization (no verdict): see :mod:`theorems.diagnose`."""
-    from theorems import diagnose
-
-    from .backends import execute
-    from .plots_proxy import draw_diagnosis
-
     changes = {k: v for k, v in (("widths", args.width), ("depth", args.depth)) if v is not None}
     config = diagnose.diagnose_config(args.reference, args.mode, **changes)
     realizations = args.realizations or diagnose.REALIZATIONS[args.mode]
@@ -323,7 +258,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 # -- parser --------------------------------------------------------------------------------------------
 def _common(p: argparse.ArgumentParser, out_default: str | None, out_help: str) -> None:
-    p.add_argument("--mode", choices=("quick", "full"), default="quick",
+    p.add_argument("--mode", choices=RUN_MODES, default="quick",
                    help="default configurations and realizations: quick (minutes) or full (the paper's scale)")
     p.add_argument("--realizations", type=positive_int, help="realizations per configuration (default: the claim's)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="run seed (default 0)")

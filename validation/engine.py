@@ -9,7 +9,6 @@ as soon as its result arrives, so an interrupted run loses nothing and resumes w
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -18,25 +17,22 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 import randnet
-from theorems.base import Claim, Hypothesis
+from randnet.checks import check_int
+from theorems.base import REGISTRY, Claim, Hypothesis, check_run_mode
 
 from .backends import execute
+from .configs import config_digest, distinct_labels, group_by
 from .intervals import ConfidenceInterval, t_interval
-from .store import Store, config_digest
+from .store import Store
 from .verdicts import Judgement, Trend, judge, judge_trend, overall
-
-MODES = ("quick", "full")
 
 
 def get_claim(claim_key: str) -> Claim:
     """The registered claim ``claim_key`` (importing ``theorems`` registers every claim module)."""
-    import theorems
-
     try:
-        return theorems.REGISTRY[claim_key]
+        return REGISTRY[claim_key]
     except KeyError:
-        raise KeyError(f"unknown claim {claim_key!r}; registered claims: {', '.join(sorted(theorems.REGISTRY))}") \
-            from None
+        raise KeyError(f"unknown claim {claim_key!r}; registered claims: {', '.join(sorted(REGISTRY))}") from None
 
 
 def measure_realization(claim_key: str, config: Any, seed: int, k: int) -> dict[str, np.ndarray]:
@@ -53,47 +49,11 @@ def _realize(claim_key: str, config: Any, seed: int, k: int) -> tuple[dict[str, 
     return values, time.perf_counter() - start
 
 
-def config_label(config: Any) -> str:
-    """A short label: ``config.label()`` when it exists, else ``key=value`` pairs of ``describe()``."""
-    if hasattr(config, "label"):
-        return str(config.label())
-    return _short(config.describe())
-
-
-def _flat(described: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"dataset": {"n": 8}}`` -> ``{"dataset.n": 8}``."""
-    out: dict[str, Any] = {}
-    for k, v in described.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
-    return out
-
-
-def distinct_labels(configs: Sequence[Any]) -> list[str]:
-    """:func:`config_label` of each configuration, with the entries of ``describe()`` that tell apart
-    configurations sharing a label appended, e.g. ``"bn C=16 L=8 relu (dtype=float64)"``."""
-    labels = [config_label(c) for c in configs]
-    for label in set(labels):
-        same = [i for i, x in enumerate(labels) if x == label]
-        if len(same) < 2:
-            continue
-        flat = [_flat(configs[i].describe()) for i in same]
-        keys = [k for k in dict.fromkeys(k for f in flat for k in f)
-                if len({json.dumps(f.get(k), sort_keys=True, default=str) for f in flat}) > 1]
-        for i, f in zip(same, flat):
-            labels[i] = f"{label} ({', '.join(f'{k}={f.get(k)}' for k in keys)})" if keys else label
-    return labels
-
-
-def _short(described: Mapping[str, Any]) -> str:
-    """``key=value`` pairs of a ``describe()`` dict, leaving out long values (nested objects)."""
-    return ", ".join(f"{k}={v}" for k, v in described.items() if len(str(v)) <= 24)
-
-
 @dataclass(frozen=True)
 class ConfigResult:
     """The realizations of one claim on one configuration, and their verdicts.
 
-    label          :func:`config_label`, made distinct among the claim's configurations
+    label          :func:`validation.configs.config_label`, made distinct among the claim's configurations
     samples        quantity -> read-only array ``(R, cells...)``, realization ``k`` in row ``k``
     comparisons, negative_controls   the :class:`~validation.verdicts.Judgement` of each at ``confidence``
     seconds        compute time summed over the realizations (also for realizations read from a store)
@@ -208,31 +168,17 @@ def _judge_config(claim: Claim, config: Any, label: str, digest: str, seed: int,
                         reported=tuple(claim.reported), confidence=confidence, seconds=seconds, computed=computed)
 
 
-def _sweep_groups(sweep: str, results: Sequence[ConfigResult]) -> list[tuple[str, list[ConfigResult]]]:
-    """Group configurations that differ only in the swept attribute; each group comes with the
-    ``describe()`` entries that set it apart from the other groups ("" when there is one group).
-
-    The swept attribute appears in ``describe()`` under its own name or its plural (``width`` /
-    ``widths``); every other entry must agree within a group.
-    """
-    groups: dict[str, list[ConfigResult]] = {}
-    for r in results:
-        if not hasattr(r.config, sweep):
-            raise ValueError(f"claim {r.claim_key} sweeps {sweep!r}, but configuration {r.label} has no such attribute")
-        fixed = {k: v for k, v in r.config.describe().items() if k not in (sweep, sweep + "s")}
-        groups.setdefault(json.dumps(fixed, sort_keys=True, default=str), []).append(r)
-    flat = {key: _flat(json.loads(key)) for key in groups}
-    differ = [k for k in dict.fromkeys(k for f in flat.values() for k in f)
-              if len({json.dumps(f.get(k), default=str) for f in flat.values()}) > 1]
-    return [(", ".join(f"{k}={flat[key].get(k)}" for k in differ), rs) for key, rs in groups.items()
-            if len({getattr(r.config, sweep) for r in rs}) >= 2]
-
-
 def _trends(claim: Claim, results: Sequence[ConfigResult], confidence: float, seed: int) -> tuple[Trend, ...]:
     if not claim.sweep:
         return ()
+    for r in results:
+        if not hasattr(r.config, claim.sweep):
+            raise ValueError(f"claim {r.claim_key} sweeps {claim.sweep!r}, but configuration {r.label} has no such "
+                             "attribute")
     trends = []
-    for fixed, rs in _sweep_groups(claim.sweep, results):
+    for fixed, rs in group_by(results, claim.sweep, lambda r: r.config):
+        if len({getattr(r.config, claim.sweep) for r in rs}) < 2:
+            continue  # nothing swept in this group
         labels = [j.comparison.label for j in rs[0].comparisons]
         for label in labels:
             picked = [(r, next((j for j in r.comparisons if j.comparison.label == label), None)) for r in rs]
@@ -255,16 +201,13 @@ def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizat
     """
     if isinstance(claim, str):
         claim = get_claim(claim)
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    check_run_mode(mode)
     configs = tuple(claim.configs(mode) if configs is None else configs)
     if not configs:
         raise ValueError(f"claim {claim.key}: no configuration to run")
     n = claim.realizations[mode] if realizations is None else realizations
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"realizations must be a positive integer, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_int("realizations", n)
+    check_int("seed", seed, 0)
     if isinstance(store, (str, bytes)) or hasattr(store, "__fspath__"):
         store = Store(store)
     start = time.perf_counter()

@@ -1,4 +1,5 @@
-"""Plots of claim results (matplotlib, Agg backend).
+"""Plots of claim results (matplotlib's object-oriented API: :func:`subplots` makes a ``Figure`` that no pyplot
+state knows of, saved as PNG by the Agg canvas; importing this module changes no global matplotlib setting).
 
 ``PLOTS`` maps the names a :class:`theorems.base.Claim` lists in ``Claim.plots`` to functions
 ``plot(result, out_dir) -> list[pathlib.Path]`` that draw a :class:`validation.engine.ClaimResult`
@@ -21,12 +22,9 @@ import textwrap
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 (after choosing the backend)
-from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 PlotFn = Callable[..., list]
 PLOTS: dict[str, PlotFn] = {}
@@ -48,12 +46,18 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:60] or "plot"
 
 
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **kwargs):
+    """A new ``Figure`` and its axes (``Figure.subplots(nrows, ncols, **kwargs)``), outside pyplot: nothing to
+    close, no backend to select."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
 def save(fig, out_dir, name: str) -> Path:
-    """Save ``fig`` as ``out_dir/name.png`` (creating the folder), close it, return the path."""
+    """Save ``fig`` as ``out_dir/name.png`` (creating the folder), return the path."""
     path = Path(out_dir) / f"{slug(name)}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
@@ -83,7 +87,7 @@ def plot_comparison(result, out_dir, log: bool | None = None) -> list[Path]:
     paths = []
     labels = list(dict.fromkeys(j.comparison.label for r in result.results for j in r.comparisons))
     for i, label in enumerate(labels):
-        fig, ax = plt.subplots(figsize=(7.5, 4.5))
+        fig, ax = subplots(figsize=(7.5, 4.5))
         drawn = []
         for k, r in enumerate(result.results):
             j = next((j for j in r.comparisons if j.comparison.label == label), None)
@@ -128,7 +132,7 @@ def plot_sweep_convergence(result, out_dir) -> list[Path]:
     t-interval, on log-log axes (when positive) with a reference slope ``value^(−1/2)``."""
     paths = []
     for i, t in enumerate(result.trends):
-        fig, ax = plt.subplots(figsize=(6.5, 4.5))
+        fig, ax = subplots(figsize=(6.5, 4.5))
         v = np.asarray(t.values, dtype=float)
         err = np.vstack([t.excess - t.low, t.high - t.excess])
         ax.errorbar(v, t.excess, yerr=np.clip(err, 0, None), fmt="o-", capsize=4,
@@ -157,6 +161,17 @@ POWER_TERMS = ("(1) μ_c(y)²: dataset scale", "(2) σ_c(μ_x,c(y))²: instance 
                "(3) μ_c(σ_x,c(y))²: mean instance spread", "(4) σ_c(σ_x,c(y))²: instance spreads vary")
 
 
+def stacked_power(ax, terms: np.ndarray, title: str) -> None:
+    """The four layer-level power terms ``(L, 4)`` of Eq. 5 stacked against depth (a "power plot")."""
+    depth = np.arange(1, len(terms) + 1)
+    ax.stackplot(depth, terms.T, labels=POWER_TERMS, alpha=0.85)
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("layer l")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(1, max(len(terms), 2))
+    ax.grid(alpha=0.3)
+
+
 @register_plot("power")
 def plot_power(result, out_dir) -> list[Path]:
     """The four layer-level power terms of ``y^l`` (Eq. 5), mean over realizations, stacked against depth;
@@ -168,16 +183,9 @@ def plot_power(result, out_dir) -> list[Path]:
                              f"{result.claim.key} ({r.label}) measured {sorted(r.samples)}")
     cols = 2 if len(rs) == 4 else min(len(rs), 3)
     rows = -(-len(rs) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False, sharey=True)
+    fig, axes = subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False, sharey=True)
     for ax, r in zip(axes.ravel(), rs):
-        terms = r.samples["power_y"].mean(axis=0)
-        depth = np.arange(1, len(terms) + 1)
-        ax.stackplot(depth, terms.T, labels=POWER_TERMS, alpha=0.85)
-        ax.set_title(textwrap.fill(r.label, 45), fontsize=9)
-        ax.set_xlabel("layer l")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlim(1, max(len(terms), 2))
-        ax.grid(alpha=0.3)
+        stacked_power(ax, r.samples["power_y"].mean(axis=0), textwrap.fill(r.label, 45))
     for ax in axes[:, 0]:
         ax.set_ylabel("power of y^l")
     for ax in axes.ravel()[len(rs):]:
@@ -200,7 +208,6 @@ def draw(result, out_dir) -> tuple[list[Path], list[str]]:
         try:
             paths += PLOTS[name](result, out_dir)
         except Exception as e:  # a broken plot must not lose the claim's results
-            plt.close("all")
             errors.append(f"plot {name!r}: {type(e).__name__}: {e}")
     return paths, errors
 

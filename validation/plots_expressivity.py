@@ -8,16 +8,17 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from .plots import register_plot, save
+from theorems.rn import START_KINDS
+
+from .plots import register_plot, save, subplots
 
 
 def _panels(n: int, width: float = 5.0, height: float = 3.8):
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
     for ax in axes.ravel()[n:]:
         ax.axis("off")
     return fig, axes.ravel()[:n]
@@ -117,8 +118,6 @@ def plot_training_curves(result, out_dir) -> list[Path]:
 def plot_descent(result, out_dir) -> list[Path]:
     """Gradient descent on R from each kind of start (median and range over realizations), and on the
     double-well control ``F(R)`` (dashed), with the success threshold."""
-    from theorems.rn import START_KINDS
-
     fig, axes = _panels(len(result.results))
     for ax, r in zip(axes, result.results):
         steps = np.asarray(r.config.checkpoint_steps, dtype=float) + 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from validation.plots import POWER_TERMS, plt, register_plot, save
+from .plots import register_plot, save, stacked_power, subplots
 
 T3_NET_PANELS = (("mean_y_dev", "RMS_c μ_c(y)"), ("std_y_dev", "RMS_c (σ_c(y) − 1)"),
                  ("collapse_step", "collapse step: Δ P(μ_c)/P, z^{l−1} → y^l"),
@@ -21,16 +21,6 @@ T3_NET_PANELS = (("mean_y_dev", "RMS_c μ_c(y)"), ("std_y_dev", "RMS_c (σ_c(y) 
 def _norms(samples, prefix: str) -> list[str]:
     """The norms ``n`` of the quantities ``prefix[n]``, in measurement order."""
     return [k[len(prefix) + 1:-1] for k in samples if k.startswith(prefix + "[")]
-
-
-def _stacked(ax, terms: np.ndarray, title: str) -> None:
-    """The four power terms ``(L, 4)`` stacked against depth."""
-    depth = np.arange(1, len(terms) + 1)
-    ax.stackplot(depth, terms.T, labels=POWER_TERMS, alpha=0.85)
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel("layer l")
-    ax.set_xlim(1, max(len(terms), 2))
-    ax.grid(alpha=0.3)
 
 
 def _legend_below(fig, ax, rows: int = 1) -> None:
@@ -46,11 +36,11 @@ def plot_fig2(result, out_dir) -> list[Path]:
     paths = []
     for i, r in enumerate(result.results):
         norms = _norms(r.samples, "power_y")
-        fig, axes = plt.subplots(1, len(norms), figsize=(3.2 * len(norms), 3.6), sharey=True, squeeze=False)
+        fig, axes = subplots(1, len(norms), figsize=(3.2 * len(norms), 3.6), sharey=True, squeeze=False)
         for ax, norm in zip(axes[0], norms):
             d = r.samples.get(f"distance[{norm}]")
             title = norm if d is None else f"{norm}\nd to bn = {d.mean():.3f}"
-            _stacked(ax, r.mean(f"power_y[{norm}]"), title)
+            stacked_power(ax, r.mean(f"power_y[{norm}]"), title)
         axes[0, 0].set_ylabel("power of y^l")
         fig.suptitle(f"{result.claim.key}: power plots, {r.label} ({r.realizations} realizations)", fontsize=10)
         _legend_below(fig, axes[0, 0])
@@ -65,7 +55,7 @@ def plot_t3_net(result, out_dir) -> list[Path]:
     paths = []
     for i, r in enumerate(result.results):
         norms = _norms(r.samples, "mean_z_dev")
-        fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+        fig, axes = subplots(2, 3, figsize=(14, 7.5))
         for ax, (key, title) in zip(axes.ravel(), T3_NET_PANELS):
             for k, norm in enumerate(norms):
                 q = f"{key}[{norm}]"
@@ -92,7 +82,7 @@ def plot_p2(result, out_dir) -> list[Path]:
     """P2: channel-wise linearity ``Λ^l`` against the non-collapsed fraction ``1 − P(μ_c(y^l))/P(y^l)`` across
     depth, one curve per norm (mean over realizations; the first layer is circled)."""
     rs = result.results
-    fig, axes = plt.subplots(1, len(rs), figsize=(5.5 * len(rs), 4.5), squeeze=False)
+    fig, axes = subplots(1, len(rs), figsize=(5.5 * len(rs), 4.5), squeeze=False)
     for ax, r in zip(axes[0], rs):
         for k, norm in enumerate(_norms(r.samples, "linearity")):
             x, y = r.mean(f"noncollapsed[{norm}]"), r.mean(f"linearity[{norm}]")
@@ -125,7 +115,7 @@ def plot_t3_exact(result, out_dir) -> list[Path]:
     for i, r in enumerate(result.results):
         cells = list(r.comparisons[0].cells)
         x = np.arange(len(cells))
-        fig, ax = plt.subplots(figsize=(8, 4.8))
+        fig, ax = subplots(figsize=(8, 4.8))
         for k, (q, label, marker) in enumerate(series):
             ax.plot(x, r.mean(q), marker, ms=7, color=f"C{k}", label=label, ls="none")
         ax.set_xticks(x, cells)
@@ -144,8 +134,8 @@ def draw_diagnosis(diagnosis, out_dir) -> list[Path]:
     against BN's and IN's (0)."""
     d = diagnosis
     layers = d.layers
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
-    _stacked(axes[0], d.profile, f"power plot of y^l: {d.config.name}\nd to bn = {d.distance:.3f} "
+    fig, axes = subplots(1, 3, figsize=(15, 4.3))
+    stacked_power(axes[0], d.profile, f"power plot of y^l: {d.config.name}\nd to bn = {d.distance:.3f} "
                                  f"(ln: {d.ln_distance:.3f})")
     ax = axes[1]
     ax.plot(layers, d.noncollapsed, "o-", ms=3, label=d.config.name)

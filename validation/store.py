@@ -1,20 +1,19 @@
 """A results store: one ``.npz`` file per realization, so an interrupted run resumes.
 
-A file is keyed by ``(claim, configuration digest, seed, k, package version)`` and holds the
-realization's measured quantities plus the key itself and the seconds it took to compute.
+A file is keyed by ``(claim, configuration digest, seed, k, package version)`` (the digest:
+:func:`validation.configs.config_digest`) and holds the realization's measured quantities plus the key
+itself and the seconds it took to compute.
 Files are written atomically (temporary file in the same folder, then ``os.replace``) and read
 with ``allow_pickle=False``; a file that cannot be read or whose stored key does not match is
 deleted and reported missing, so it is recomputed and never read.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 import numpy as np
 
@@ -50,15 +49,6 @@ def replace_atomically(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def config_digest(config: Any) -> str:
-    """``config.digest()`` when it exists, else a SHA-256 prefix of ``describe()`` as sorted JSON."""
-    if hasattr(config, "digest"):
-        return str(config.digest())
-    if not hasattr(config, "describe"):
-        raise TypeError(f"configuration {type(config).__name__} has neither digest() nor describe()")
-    return hashlib.sha256(json.dumps(config.describe(), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class Store:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -44,7 +43,11 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .store import replace_atomically
+from theorems.base import REGISTRY
+
+from .configs import config_columns, config_digest, config_label, group_by
+from .plots import save, subplots
+from .store import Store, replace_atomically
 from .verdicts import PASS
 
 ID_COLUMNS = ("claim", "config_digest", "config_label")
@@ -94,27 +97,6 @@ class Table:
             yield {k: self.columns[k][i] for k in names}
 
 
-def config_columns(config: Any) -> dict[str, Any]:
-    """``config.describe()`` flattened to ``config.<field>`` columns of scalars (lists as JSON text)."""
-    out: dict[str, Any] = {}
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, Mapping):
-            for k, v in value.items():
-                walk(f"{prefix}.{k}", v)
-        elif isinstance(value, (list, tuple)):
-            out[prefix] = json.dumps(list(value), default=str)
-        elif value is None or isinstance(value, (bool, int, float, str)):
-            out[prefix] = value
-        elif isinstance(value, np.generic):
-            out[prefix] = value.item()
-        else:
-            out[prefix] = str(value)
-
-    walk("config", config.describe())
-    return out
-
-
 def _labels(comparisons: Iterable[Any]) -> dict[str, tuple[str, list | None]]:
     """quantity -> (cell_name, cell labels or None) from the first comparison that names the quantity."""
     out: dict[str, tuple[str, list | None]] = {}
@@ -132,8 +114,6 @@ def add_realization(table: Table, claim_key: str, config: Any, digest: str, seed
                     values: Mapping[str, np.ndarray], labels: Mapping[str, tuple[str, list | None]],
                     base: Mapping[str, Any] | None = None) -> None:
     """Append the rows of one realization ``k`` (``values``: quantity -> array of its cells)."""
-    from .engine import config_label
-
     base = dict(base) if base is not None else {"claim": claim_key, "config_digest": digest,
                                                 "config_label": config_label(config), **config_columns(config)}
     for quantity, value in values.items():
@@ -174,20 +154,14 @@ def rows_from_store(store: Any, entries: Iterable[tuple[str, Any]], seed: int, r
                     registry: Mapping[str, Any] | None = None, table: Table | None = None
                     ) -> tuple[Table, list[tuple[str, str, int]]]:
     """The tidy table of what ``store`` holds for ``entries`` (``(claim_key, config)`` pairs, e.g. a sweep's
-    :meth:`~validation.sweep.Sweep.expand`), realizations ``0..realizations-1`` of ``seed``.
+    :meth:`~validation.sweepfile.Sweep.expand`), realizations ``0..realizations-1`` of ``seed``.
 
     Only reads: nothing is computed. Returns the table and the ``(claim, digest, k)`` not in the store
     (missing, or corrupt — the store deletes a corrupt file when it reads it).
     """
-    from .engine import config_label
-    from .store import Store, config_digest
-
     if isinstance(store, (str, os.PathLike)):
         store = Store(store)
-    if registry is None:
-        import theorems
-
-        registry = theorems.REGISTRY
+    registry = REGISTRY if registry is None else registry
     table = table if table is not None else Table()
     missing = []
     for entry in entries:
@@ -318,17 +292,8 @@ def min_width_rows(result: Any, comparison: str | None = None) -> list[MinWidth]
     result      a :class:`validation.engine.ClaimResult`; comparison: a comparison label (default: the
                 first comparison of each configuration)
     """
-    groups: dict[str, list] = {}
-    fixed_of: dict[str, dict] = {}
-    for r in result.results:
-        fixed = {k: v for k, v in r.config.describe().items() if k not in ("width", "widths")}
-        key = json.dumps(fixed, sort_keys=True, default=str)
-        groups.setdefault(key, []).append(r)
-        fixed_of[key] = json.loads(key)
-    varying = [k for k in next(iter(fixed_of.values()), {})
-               if len({json.dumps(f.get(k), sort_keys=True) for f in fixed_of.values()}) > 1]
     out = []
-    for key, rs in groups.items():
+    for fixed, rs in group_by(result.results, "width", lambda r: r.config):
         picked = []
         for r in rs:
             js = [j for j in r.comparisons if comparison is None or j.comparison.label == comparison]
@@ -341,7 +306,7 @@ def min_width_rows(result: Any, comparison: str | None = None) -> list[MinWidth]
         if len(set(widths)) != len(widths):
             raise ValueError(f"claim {result.claim.key}: configurations {[r.label for _, _, r in picked]} differ "
                              f"in more than the width but describe() does not show it")
-        label = _group_label(fixed_of[key], varying, picked[0][2].config)
+        label = _group_label(fixed, picked[0][2].config)
         if any(r.unmet for _, _, r in picked):
             label += " [HYPOTHESIS NOT MET]"
         first = picked[0][1]
@@ -362,20 +327,14 @@ def min_width_rows(result: Any, comparison: str | None = None) -> list[MinWidth]
     return out
 
 
-def _group_label(fixed: Mapping[str, Any], varying: Sequence[str], config: Any) -> str:
-    """What tells a group apart from the others (the fields that vary between groups), and ρ when the
+def _group_label(fixed: str, config: Any) -> str:
+    """What tells a group apart from the others (:func:`validation.configs.group_by`), and ρ when the
     configuration has one (T1, P6)."""
-    parts = [f"{k}={_flat(fixed[k])}" for k in varying]
+    parts = [fixed] if fixed else []
     rho = getattr(config, "rho", None)
     if isinstance(rho, float) and math.isfinite(rho):
         parts.append(f"ρ={rho:.4g}")
     return ", ".join(parts) or "all configurations"
-
-
-def _flat(v: Any) -> str:
-    if isinstance(v, Mapping):
-        return "{" + ", ".join(f"{k}={x}" for k, x in v.items()) + "}"
-    return str(v)
 
 
 def write_min_width_csv(rows: Sequence[MinWidth], path: str | os.PathLike) -> Path:
@@ -395,11 +354,9 @@ def write_min_width_csv(rows: Sequence[MinWidth], path: str | os.PathLike) -> Pa
 def plot_min_width(rows: Sequence[MinWidth], out_dir: str | os.PathLike, name: str | None = None) -> Path:
     """PNG: the smallest width at which the bound holds against depth, one line per group; depths where no
     swept width suffices are marked above the largest width."""
-    from .plots import plt, save
-
     if not rows:
         raise ValueError("no rows to plot")
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig, ax = subplots(figsize=(7.5, 4.5))
     groups = list(dict.fromkeys(m.group for m in rows))
     top = max(max(m.widths) for m in rows)
     for g, group in enumerate(groups):

@@ -72,3 +72,30 @@ def test_lookup():
     with pytest.raises(ValueError, match="unknown activation 'swish'; choose one of"):
         get_activation("swish")
     assert math.isclose(LEAKY_SLOPE, ACTIVATIONS["leaky_relu"].slopes[1])
+
+
+def test_every_activation_has_a_fused_kernel_code_and_a_torch_form():
+    """Distinct kernel codes (a missing one would silently take the slow numpy path); torch is not imported
+    by randnet, only by torch_form()."""
+    codes = [a.code for a in ACTIVATIONS.values()]
+    assert None not in codes and len(set(codes)) == len(codes)
+    assert all(a.torch is not None for a in ACTIVATIONS.values())
+
+
+def test_closed_form_moments_and_flags():
+    """Closed-form Gaussian moments exactly for the piecewise-linear φ; φ(t) − φ(−t) ≡ t (the odd part of φ is
+    t/2) exactly for ReLU, GELU, SiLU, softplus; identity is the only polynomial."""
+    assert {n for n, a in ACTIVATIONS.items() if a.moments is not None} == {"relu", "leaky_relu", "identity"}
+    assert {n for n, a in ACTIVATIONS.items() if a.odd_identity_exact} == {"relu", "gelu", "silu", "softplus"}
+    assert {n for n, a in ACTIVATIONS.items() if a.polynomial} == {"identity"}
+    for name, act in ACTIVATIONS.items():
+        gap = np.max(np.abs(act(T) - act(-T) - T))
+        assert (gap < 1e-13) == act.odd_identity_exact, name
+
+
+def test_import_randnet_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, randnet; randnet.get_activation('relu'); assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from randnet import DatasetSpec, Distribution, NetConfig, reference_config
+from validation.configs import config_digest
 
 
 def test_defaults_and_derived():
@@ -17,6 +18,7 @@ def test_defaults_and_derived():
             NetConfig(norm="ln+ws+pn").proxy_norm) == ("ln", True, True)
     assert NetConfig(widths=[4, 6, 8], depth=3).widths == (4, 6, 8)
     assert cfg.np_dtype == np.float32
+    assert NetConfig(eps=1e-3).proxy_eps == 1e-3 and NetConfig(eps=1e-3, pn_eps=0.0).proxy_eps == 0.0
     assert NetConfig(dtype=np.dtype("float64")).dtype == "float64"
     assert NetConfig(gamma="normal(1, 0.3)").gamma == Distribution("normal", 1.0, 0.3)
 
@@ -53,8 +55,8 @@ def test_assumptions_flag_what_breaks_definition_1():
 
 def test_identity_digest_and_replace():
     a, b = NetConfig(widths=8, depth=3), NetConfig(widths=(8, 8, 8), depth=3)
-    assert a == b and hash(a) == hash(b) and a.digest() == b.digest()
-    assert a.digest() != a.replace(eps=1e-5).digest()
+    assert a == b and hash(a) == hash(b) and config_digest(a) == config_digest(b)
+    assert config_digest(a) != config_digest(a.replace(eps=1e-5))
     deeper = a.replace(depth=5)
     assert deeper.widths == (8,) * 5 and deeper.depth == 5
     d = a.describe()

@@ -45,12 +45,12 @@ def _check_moments(m, x, y, z):
     x, y, z = (np.asarray(a, np.float64) for a in (x, y, z))
     tol = dict(rtol=1e-10, atol=1e-12)
     for name, a in (("x", x), ("y", y), ("z", z)):
-        assert_close(getattr(m, f"mean_{name}"), a.mean(axis=(1, 2)), **tol, msg=f"mean_{name}")
-        assert_close(getattr(m, f"var_{name}"), a.var(axis=(1, 2)), **tol, msg=f"var_{name}")
+        assert_close(getattr(m, f"inst_mean_{name}"), a.mean(axis=(1, 2)), **tol, msg=f"mean_{name}")
+        assert_close(getattr(m, f"inst_var_{name}"), a.var(axis=(1, 2)), **tol, msg=f"var_{name}")
     dy, dz = y - y.mean(axis=(1, 2), keepdims=True), z - z.mean(axis=(1, 2), keepdims=True)
-    assert_close(m.cov_yz, (dy * dz).mean(axis=(1, 2)), **tol, msg="cov_yz")
-    assert_close(m.min_y, y.min(axis=(1, 2)), rtol=0)
-    assert_close(m.max_y, y.max(axis=(1, 2)), rtol=0)
+    assert_close(m.inst_cov_yz, (dy * dz).mean(axis=(1, 2)), **tol, msg="cov_yz")
+    assert_close(m.inst_min_y, y.min(axis=(1, 2)), rtol=0)
+    assert_close(m.inst_max_y, y.max(axis=(1, 2)), rtol=0)
     dyc, dzc = y - y.mean(axis=(0, 1, 2)), z - z.mean(axis=(0, 1, 2))
     assert_close(m.channel_covariance(), (dyc * dzc).mean(axis=(0, 1, 2)), **tol, msg="channel cov")
 
@@ -76,10 +76,10 @@ def test_moments_give_the_reference_power_terms_and_linearity(dtype):
     x, gamma, beta = _data(dtype, seed=3, shape=(6, 5, 4, 7))
     y, z, m = kernels.normalize_activate(x, "ln", gamma, beta, "relu")
     for name, a in (("y", y), ("z", z)):
-        mean, var = getattr(m, f"mean_{name}"), getattr(m, f"var_{name}")
+        mean, var = getattr(m, f"inst_mean_{name}"), getattr(m, f"inst_var_{name}")
         terms = power_terms(mean, np.sqrt(var))
         assert_close(terms, reference_power_decomposition(a), rtol=1e-10, atol=1e-12, msg=name)
-    (_, var_y), (_, var_z) = channel_moments(m.mean_y, m.var_y), channel_moments(m.mean_z, m.var_z)
+    (_, var_y), (_, var_z) = channel_moments(m.inst_mean_y, m.inst_var_y), channel_moments(m.inst_mean_z, m.inst_var_z)
     residual = linearity_residual(var_y, var_z, m.channel_covariance())
     assert_close(residual, reference_linearity(y, z), rtol=1e-8, atol=1e-12)
 
@@ -87,7 +87,7 @@ def test_moments_give_the_reference_power_terms_and_linearity(dtype):
 def test_eps_enters_the_denominator():
     x, gamma, beta = _data(np.float64, seed=4)
     y, _, m = kernels.normalize_activate(x, "in", gamma, beta, "identity", eps=0.5)
-    assert_close(m.var_y, m.var_x / (m.var_x + 0.5), rtol=1e-12)
+    assert_close(m.inst_var_y, m.inst_var_x / (m.inst_var_x + 0.5), rtol=1e-12)
     _close_ulps(y, normalize(x, "in", eps=0.5))
 
 

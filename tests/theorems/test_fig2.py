@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from randnet import DatasetSpec, NetConfig, realization_seed
-from theorems import fig2
-from theorems.fig2 import PanelConfig
+from theorems import _panels, fig2
+from theorems._panels import PanelConfig
 from validation.engine import run_claim
 from validation.verdicts import PASS
 
@@ -16,10 +16,10 @@ SMALL_NET = NetConfig(widths=16, depth=8, dataset=DatasetSpec(n=8, height=8, wid
 def test_profile_distance():
     p = np.array([[1.0, 0, 0, 0], [0.5, 0.5, 0, 0]])
     q = np.array([[0.0, 0, 1, 0], [0.5, 0.25, 0.25, 0]])
-    assert fig2.profile_distance(p, q) == pytest.approx((2.0 + 0.5) / 2)
-    assert fig2.profile_distance(p, p) == 0.0
+    assert _panels.profile_distance(p, q) == pytest.approx((2.0 + 0.5) / 2)
+    assert _panels.profile_distance(p, p) == 0.0
     with pytest.raises(ValueError, match=r"shape \(L, 4\)"):
-        fig2.profile_distance(p, q[:1])
+        _panels.profile_distance(p, q[:1])
 
 
 def test_panel_config_validates_and_describes():
@@ -37,7 +37,7 @@ def test_panel_config_validates_and_describes():
 
 def test_panel_runs_share_the_realization():
     """Every norm of a panel sees the same data and parameters: only the norm step differs."""
-    runs = fig2.panel_stats(PanelConfig(SMALL_NET, ("bn", "ln", "ln+pn")), realization_seed(0, 0))
+    runs = _panels.panel_stats(PanelConfig(SMALL_NET, ("bn", "ln", "ln+pn")), realization_seed(0, 0))
     for norm in ("ln", "ln+pn"):
         for a, b in zip(runs["bn"], runs[norm]):
             np.testing.assert_array_equal(a.gamma, b.gamma)

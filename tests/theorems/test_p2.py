@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 from randnet import DatasetSpec, Layer, LayerParams, NetConfig, forward, get_activation, layer_statistics, \
     power_decomposition, realization_seed
 from randnet.stats import reference_linearity
+from randnet.roundoff import linearity_tolerance
 from theorems import p2
-from theorems.fig2 import PanelConfig
+from theorems._panels import PanelConfig
 from validation.engine import run_claim
 from validation.verdicts import FAIL, PASS, UNMET
 
@@ -41,7 +42,7 @@ def test_bound_holds_per_channel_on_arbitrary_data(seed, activation, shape, shif
     stats = stats_of(u, activation, gamma, beta)
     net = NetConfig(activation=activation, dtype="float64")
     out = p2.layer_measure(stats, net)
-    tol = p2.roundoff("float64", u[..., 0].size)
+    tol = linearity_tolerance("float64", u[..., 0].size)
     assert out["excess"] <= tol
     assert out["tightness"] <= 0.25 + tol
 
@@ -89,7 +90,7 @@ def test_proxy_norm_layers_are_judged_on_phi_of_u():
 def test_negative_control_is_violated_in_random_nets_and_the_claim_is_not():
     config = PanelConfig(SMALL_NET, p2.P2_NORMS, groups=4)
     out = p2.p2_measure(config, realization_seed(0, 0))
-    tol = p2.roundoff("float32", 8 * 8 * 8)
+    tol = linearity_tolerance("float32", 8 * 8 * 8)
     for norm in p2.P2_NORMS:
         assert out[f"excess[{norm}]"].shape == (8,) and np.all(out[f"excess[{norm}]"] <= tol)
     assert np.max(out["excess_false"]) > 10 * tol          # violated by far more than round-off
@@ -100,7 +101,7 @@ def test_negative_control_is_violated_in_random_nets_and_the_claim_is_not():
 def test_hypotheses_and_roundoff():
     assert [h.met for h in p2.p2_hypotheses(PanelConfig(SMALL_NET, ("ln",)))] == [True]
     assert [h.met for h in p2.p2_hypotheses(PanelConfig(SMALL_NET.replace(activation="tanh"), ("ln",)))] == [False]
-    assert p2.roundoff("float32", 100) > p2.roundoff("float64", 100) > 0
+    assert linearity_tolerance("float32", 100) > linearity_tolerance("float64", 100) > 0
     assert p2.slopes("leaky_relu") == (1.0, 0.01) and p2.slopes("identity") == (1.0, 1.0)
     assert p2.slopes("tanh") == pytest.approx((np.tanh(1.0), np.tanh(1.0)))
 

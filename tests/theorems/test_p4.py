@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from randnet import DatasetSpec, get_activation, realization_seed
-from theorems.p4 import (ODD_EXACT, P4Config, P4TrainConfig, loglog_slope, odd_construction, p4_hypotheses,
-                         p4_measure, p4_train_measure, shift_construction, smooth_construction)
-from theorems.p5 import identity_distance, roundoff
+from randnet.roundoff import inequality_tolerance as roundoff
+from theorems._expressivity import identity_distance
+from theorems.p4 import (P4Config, P4TrainConfig, loglog_slope, odd_construction, p4_hypotheses, p4_measure,
+                         p4_train_measure, shift_construction, smooth_construction)
 from tests.helpers import assert_close
 from validation.engine import run_claim
 
@@ -32,9 +33,10 @@ def test_shift_construction_is_exact_for_positive_homogeneous(kernel_size):
 def test_odd_construction_is_exact_exactly_for_the_predicted_activations():
     """φ(x) − φ(−x) = x for ReLU, GELU, SiLU, softplus; 2 tanh x, 1.01 x and 2x otherwise."""
     x = _data(1)
+    assert {a for a in ACTIVATIONS if get_activation(a).odd_identity_exact} == {"relu", "gelu", "silu", "softplus"}
     for a in ACTIVATIONS:
         out = odd_construction(x, a, 3)
-        if a in ODD_EXACT:
+        if get_activation(a).odd_identity_exact:
             assert _rel(out, x) < 1e-28, a
         else:
             assert _rel(out, x) > 1e-6, a

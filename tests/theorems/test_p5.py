@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from randnet import DatasetSpec, NetConfig, get_activation, normalize, periodic_conv, realization_seed
+from randnet import ACTIVATIONS, DatasetSpec, NetConfig, draw_data, forward, get_activation, normalize, \
+    periodic_conv, realization_seed
+from randnet.roundoff import inequality_tolerance as roundoff
 from theorems import _torchnets as tn
-from theorems.p5 import (P5TrainConfig, attaining_layer, expressivity_bounds, identity_distance, p5_configs,
-                         p5_hypotheses, p5_measure, p5_train_measure, roundoff)
+from theorems._expressivity import expressivity_bounds, identity_distance
+from theorems.p5 import P5TrainConfig, attaining_layer, p5_configs, p5_hypotheses, p5_measure, p5_train_measure
 from tests.helpers import assert_close
 from validation.engine import run_claim
 
@@ -76,6 +78,17 @@ def test_random_in_nets_pinned_and_above_the_bound():
     assert_close(out["d_over_eta_star"][:2], [9.824983908430333, 11.095363867837314], rtol=1e-9)
 
 
+def test_measured_distance_is_the_distance_of_the_layer_tensors():
+    """P5's ``d`` per layer is (1/(NHWC)) Σ ‖u^l − x‖², u^l = γ^l y^l + β^l, from forward()'s own tensors (this
+    distance to the input was also computed, read by no claim, as ``LayerStats.distance_to_input``)."""
+    cfg = p5_configs("quick")[0]
+    ss = realization_seed(3, 1)
+    out = p5_measure(cfg, ss)
+    layers, x = list(forward(cfg, ss)), draw_data(cfg, ss)
+    expected = [np.mean((l.params.gamma * l.y.astype(np.float64) + l.params.beta - x) ** 2) for l in layers]
+    assert_close(out["d"], np.array(expected), rtol=1e-10)
+
+
 def test_shared_stats_has_no_variability_and_is_not_a_pass():
     cfg = next(c for c in p5_configs("quick") if c.dataset.name == "shared_stats")
     assert not all(h.met for h in p5_hypotheses(cfg))
@@ -93,7 +106,7 @@ def test_hypothesis_norm_in_and_shape_errors():
     wide = NetConfig(widths=5, depth=2, norm="in", dtype="float64", dataset=SMALL)
     with pytest.raises(ValueError, match="C\\^l = C⁰"):
         p5_measure(wide, realization_seed(0, 0))
-    with pytest.raises(ValueError, match="depth must be an integer >= 1"):
+    with pytest.raises(ValueError, match="depth must be a positive integer"):
         P5TrainConfig(depth=0)
     with pytest.raises(ValueError, match="approach"):
         P5TrainConfig(approach=-1.0)
@@ -127,7 +140,8 @@ def test_torch_conv_norm_activations_match_randnet():
         got = tn.normalize(tn.to_torch(x), kind, eps=1e-3).numpy().transpose(0, 2, 3, 1)
         assert_close(got, normalize(x, kind, eps=1e-3), rtol=1e-12, atol=1e-12)
     t = np.linspace(-30, 30, 601)
-    for name, fn in tn.TORCH_ACTIVATIONS.items():
+    for name in ACTIVATIONS:
+        fn = tn.torch_activation(name)
         assert_close(fn(torch.from_numpy(t)).numpy(), get_activation(name)(t), rtol=1e-12, atol=1e-15, msg=name)
     with pytest.raises(ValueError, match="unknown activation"):
         tn.torch_activation("swish")

@@ -9,7 +9,7 @@ from randnet import DatasetSpec, NetConfig, gaussian_moments, get_activation, pr
 from randnet.proxy import quantile_rule
 from theorems import t3
 from theorems.base import Comparison
-from theorems.fig2 import PanelConfig
+from theorems._panels import PanelConfig
 from validation.engine import run_claim
 from validation.verdicts import FAIL, PASS, judge
 
@@ -116,7 +116,7 @@ def test_quantile_errors_for_the_identity_are_the_grid_variance():
 def test_exact_config_validation_and_hypotheses():
     with pytest.raises(ValueError, match="unknown activation"):
         t3.ExactConfig(activations=("nope",))
-    with pytest.raises(ValueError, match="channels must be an integer >= 1"):
+    with pytest.raises(ValueError, match="channels must be a positive integer"):
         t3.ExactConfig(channels=0)
     with pytest.raises(ValueError, match="samples must be an integer >= 16"):
         t3.ExactConfig(samples=3)

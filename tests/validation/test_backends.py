@@ -118,11 +118,11 @@ def test_empty_task_list():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(backend="spark"), "unknown backend 'spark'"),
-    (dict(backend="joblib", jobs=0), "jobs must be an integer >= 1"),
-    (dict(backend="joblib", jobs=1.5), "jobs must be an integer >= 1"),
+    (dict(backend="joblib", jobs=0), "jobs must be a positive integer"),
+    (dict(backend="joblib", jobs=1.5), "jobs must be a positive integer"),
     (dict(backend="serial", scheduler="tcp://127.0.0.1:8786"), "applies to backend 'dask' only"),
     (dict(backend="dask", scheduler="tcp://127.0.0.1:8786", client=object()), "either scheduler= or client="),
-    (dict(backend="dask", retries=-1), "retries must be an integer >= 0"),
+    (dict(backend="dask", retries=-1), "retries must be a non-negative integer"),
     (dict(backend="dask", timeout=0), "timeout must be a positive number"),
     (dict(backend="joblib", timeout=5), "timeout applies to backend 'dask' only"),
 ])

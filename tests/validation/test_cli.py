@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from randnet import DatasetSpec, NetConfig
-from validation.cli import main, override
+from validation.cli import apply_options as override, main
 
 from .toy_claims import ToyConfig
 

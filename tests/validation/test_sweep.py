@@ -23,7 +23,7 @@ import pytest
 import theorems
 from randnet import DatasetSpec, NetConfig, layer_stream
 from theorems.base import Claim, Comparison, Hypothesis
-from validation import engine, sweep as sw
+from validation import cost, engine, sweep as sw, sweepfile
 from validation.store import Store
 
 from .toy_claims import ToyConfig
@@ -84,7 +84,7 @@ TOY_SWEEP_FILE = """
 
 # -- parsing and its errors ---------------------------------------------------------------------------------
 def test_parse_and_expand_toy_sweep(tmp_path):
-    s = sw.load_sweep(write(tmp_path, TOY_SWEEP_FILE))
+    s = sweepfile.load_sweep(write(tmp_path, TOY_SWEEP_FILE))
     assert (s.name, s.claims, s.seed, s.realizations, s.mode, s.base) == ("toy", ("TOY", "TOY_SWEEP"), 3, 4,
                                                                           "quick", "first")
     assert s.grid_for("TOY") == {"width": (8, 32), "mean": (0.0, 1.0)}
@@ -99,19 +99,19 @@ def test_parse_and_expand_toy_sweep(tmp_path):
 
 def test_base_all_removes_duplicates_and_default_realizations(tmp_path):
     # TOY_SWEEP has three default widths; overriding the width makes them collapse into one per grid value
-    s = sw.load_sweep(write(tmp_path, 'claims = "TOY_SWEEP"\n[grid]\nwidths = [8, 16]\n'))
+    s = sweepfile.load_sweep(write(tmp_path, 'claims = "TOY_SWEEP"\n[grid]\nwidths = [8, 16]\n'))
     entries = s.expand()
     assert [e.config.width for e in entries] == [8, 16]
     assert all(e.realizations == theorems.REGISTRY["TOY_SWEEP"].realizations["quick"] for e in entries)
     # no grid: the claim's default configurations as they are
-    s = sw.load_sweep(write(tmp_path, 'claims = ["TOY_SWEEP"]\nbase = [0, -1]\nmode = "full"\n'))
+    s = sweepfile.load_sweep(write(tmp_path, 'claims = ["TOY_SWEEP"]\nbase = [0, -1]\nmode = "full"\n'))
     assert [e.config.width for e in s.expand()] == [16, 256]
     assert s.expand()[0].realizations == 16
 
 
 def test_netconfig_overrides(tmp_path, net_toy):
     np.save(tmp_path / "data.npy", np.random.default_rng(0).standard_normal((3, 5, 5, 2)) + 1.0)
-    s = sw.load_sweep(write(tmp_path, """
+    s = sweepfile.load_sweep(write(tmp_path, """
         claims = ["NET_TOY"]
         base = "first"
         [grid]
@@ -170,8 +170,8 @@ def test_netconfig_overrides(tmp_path, net_toy):
 ])
 def test_toml_errors_name_the_key_and_the_problem(tmp_path, text, message):
     path = write(tmp_path, text)
-    with pytest.raises(sw.SweepError) as e:
-        sw.load_sweep(path)
+    with pytest.raises(sweepfile.SweepError) as e:
+        sweepfile.load_sweep(path)
     assert message in str(e.value)
     assert str(path) in str(e.value)
 
@@ -186,31 +186,31 @@ def test_toml_errors_name_the_key_and_the_problem(tmp_path, text, message):
     ("claims = [\"NET_TOY\"]\nbase = [5]\n", "base indices [5] out of range: claim NET_TOY has 2"),
 ])
 def test_expansion_errors_name_the_claim_and_grid_point(tmp_path, net_toy, text, message):
-    s = sw.load_sweep(write(tmp_path, text))
-    with pytest.raises(sw.SweepError) as e:
+    s = sweepfile.load_sweep(write(tmp_path, text))
+    with pytest.raises(sweepfile.SweepError) as e:
         s.expand()
     assert message in str(e.value)
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(sw.SweepError, match="sweep file not found"):
-        sw.load_sweep(tmp_path / "nope.toml")
+    with pytest.raises(sweepfile.SweepError, match="sweep file not found"):
+        sweepfile.load_sweep(tmp_path / "nope.toml")
 
 
 # -- cost model and dry run -----------------------------------------------------------------------------
 def test_layer_work_counts_the_conv_flops_by_hand(tmp_path):
     c = NetConfig(widths=(8, 16), depth=2, kernel_size=3,
                   dataset=DatasetSpec(n=4, height=6, width=6, channels=3))
-    assert sw.layer_work(c) == [(4 * 36 * 9 * 3 * 8, 4 * 36 * 8), (4 * 36 * 9 * 8 * 16, 4 * 36 * 16)]
+    assert cost.layer_work(c) == [(4 * 36 * 9 * 3 * 8, 4 * 36 * 8), (4 * 36 * 9 * 8 * 16, 4 * 36 * 16)]
     strided = c.replace(first_stride=2, kernel_size=5)
-    assert sw.layer_work(strided) == [(4 * 36 * 25 * 3 * 8, 4 * 36 * 8), (4 * 9 * 25 * 8 * 16, 4 * 9 * 16)]
+    assert cost.layer_work(strided) == [(4 * 36 * 25 * 3 * 8, 4 * 36 * 8), (4 * 9 * 25 * 8 * 16, 4 * 9 * 16)]
     np.save(tmp_path / "d.npy", np.ones((2, 3, 5, 4)))
     from_file = c.replace(dataset=DatasetSpec(path=str(tmp_path / "d.npy")))
-    assert sw.layer_work(from_file)[0] == (2 * 15 * 9 * 4 * 8, 2 * 15 * 8)
+    assert cost.layer_work(from_file)[0] == (2 * 15 * 9 * 4 * 8, 2 * 15 * 8)
 
 
 def test_plan_counts_tasks_and_store_hits_and_estimates_cost(tmp_path, net_toy):
-    s = sw.load_sweep(write(tmp_path, """
+    s = sweepfile.load_sweep(write(tmp_path, """
         claims = ["NET_TOY", "TOY"]
         realizations = 3
         base = "first"
@@ -220,7 +220,7 @@ def test_plan_counts_tasks_and_store_hits_and_estimates_cost(tmp_path, net_toy):
     store = Store(tmp_path / "store")
     p0 = sw.plan(s, store)
     assert p0.tasks == 3 * 3 and p0.to_compute == 9 and p0.stored == (0, 0, 0)
-    assert p0.macs[0] == sum(m for m, _ in sw.layer_work(p0.entries[0].config)) and p0.macs[2] is None
+    assert p0.macs[0] == sum(m for m, _ in cost.layer_work(p0.entries[0].config)) and p0.macs[2] is None
     assert p0.seconds[0] > 0 and p0.seconds[1] > p0.seconds[0] and p0.seconds[2] is None
     assert len(p0.models) == 1 and p0.models[0].seconds_per_mac > 0
     total, unknown = p0.estimated_seconds()
@@ -258,7 +258,7 @@ def _store_files(root: Path) -> dict[Path, int]:
 
 
 def test_sweep_on_dask_equals_serial_and_a_second_run_computes_nothing(tmp_path, cluster):
-    s = sw.load_sweep(write(tmp_path, TOY_SWEEP_FILE))
+    s = sweepfile.load_sweep(write(tmp_path, TOY_SWEEP_FILE))
     serial = sw.run_sweep(s, backend="serial", store=tmp_path / "serial", progress=False)
     assert serial.computed == 6 * 4 and not serial.errors
     store = tmp_path / "dask"
@@ -287,7 +287,7 @@ def realize_killing_once(marker, claim_key, config, seed, k):
 
 
 def test_worker_killed_mid_sweep_loses_nothing(tmp_path, cluster, monkeypatch):
-    s = sw.load_sweep(write(tmp_path, TOY_SWEEP_FILE))
+    s = sweepfile.load_sweep(write(tmp_path, TOY_SWEEP_FILE))
     reference = sw.run_sweep(s, backend="serial", progress=False)
     marker = tmp_path / "killed.pid"
     monkeypatch.setattr(engine, "_realize", functools.partial(realize_killing_once, str(marker)))
@@ -311,7 +311,7 @@ def realize_failing_at_k3(claim_key, config, seed, k):
 
 
 def test_interrupted_sweep_resumes_and_corrupt_entries_are_recomputed(tmp_path, monkeypatch):
-    s = sw.load_sweep(write(tmp_path, TOY_SWEEP_FILE))
+    s = sweepfile.load_sweep(write(tmp_path, TOY_SWEEP_FILE))
     reference = sw.run_sweep(s, backend="serial", progress=False)
     store = tmp_path / "store"
     # 1. the run stops at the first realization k = 3 of each claim (serial: configuration by configuration)
@@ -335,7 +335,7 @@ def test_interrupted_sweep_resumes_and_corrupt_entries_are_recomputed(tmp_path, 
 
 
 def test_joblib_sweep_equals_serial(tmp_path):
-    s = sw.load_sweep(write(tmp_path, TOY_SWEEP_FILE))
+    s = sweepfile.load_sweep(write(tmp_path, TOY_SWEEP_FILE))
     _assert_same(sw.run_sweep(s, backend="joblib", jobs=2, progress=False),
                  sw.run_sweep(s, backend="serial", progress=False))
 
@@ -403,7 +403,7 @@ def test_example_file_expands(net_toy):
     example = Path(__file__).resolve().parents[2] / "examples" / "sweep_t1.toml"
     if "T1" not in theorems.REGISTRY:
         pytest.skip("claim T1 is not registered yet")
-    s = sw.load_sweep(example)
+    s = sweepfile.load_sweep(example)
     entries = s.expand()
     assert s.claims == ("T1",) and len(entries) == len({e.digest for e in entries}) >= 4
     widths = sorted({e.config.width for e in entries})
@@ -427,7 +427,7 @@ def test_keys_go_to_a_wrapped_net(tmp_path, monkeypatch):
                   hypotheses=lambda c: [], measure=_net_measure, comparisons=_net_comparisons,
                   negative_controls=_net_negative)
     monkeypatch.setitem(theorems.REGISTRY, "PANEL", panel)
-    s = sw.load_sweep(write(tmp_path, """
+    s = sweepfile.load_sweep(write(tmp_path, """
         claims = ["PANEL"]
         [grid]
         widths = [4, 8]
@@ -438,13 +438,13 @@ def test_keys_go_to_a_wrapped_net(tmp_path, monkeypatch):
     assert [c.net.widths for c in got] == [(4, 4), (8, 8)]
     assert all(c.net.activation == "tanh" for c in got)
     assert all(c.norms == ("gn",) and c.net.norm == "ln" for c in got)  # the panel's own field wins
-    s = sw.load_sweep(write(tmp_path, 'claims = ["PANEL"]\n[grid]\nsteps = 3\n'))
-    with pytest.raises(sw.SweepError, match=r"claim PANEL \(its field 'net'\): grid key 'steps' does not apply"):
+    s = sweepfile.load_sweep(write(tmp_path, 'claims = ["PANEL"]\n[grid]\nsteps = 3\n'))
+    with pytest.raises(sweepfile.SweepError, match=r"claim PANEL \(its field 'net'\): grid key 'steps' does not apply"):
         s.expand()
 
 
 def test_a_source_change_during_the_sweep_is_reported(tmp_path, monkeypatch):
-    s = sw.load_sweep(write(tmp_path, 'claims = ["TOY"]\nrealizations = 2\nbase = "first"\n'))
+    s = sweepfile.load_sweep(write(tmp_path, 'claims = ["TOY"]\nrealizations = 2\nbase = "first"\n'))
     quiet = sw.run_sweep(s, backend="serial", progress=False)
     assert not quiet.code_changed
     digests = iter(["before", "after"])

@@ -13,7 +13,8 @@ from randnet import DatasetSpec, NetConfig
 from theorems.base import Claim, Comparison, Hypothesis
 from validation import store, tables
 from validation.engine import run_claim
-from validation.store import Store, config_digest
+from validation.configs import config_columns, config_digest
+from validation.store import Store
 
 from .toy_claims import TOY, ToyConfig
 
@@ -101,7 +102,7 @@ def test_csv_and_parquet_round_trip(tmp_path, toy_result):
 def test_config_columns_of_a_netconfig():
     c = NetConfig(widths=(4, 8), depth=2, norm="gn", groups=2,
                   dataset=DatasetSpec("grf", n=3, height=5, width=6, channels=2))
-    cols = tables.config_columns(c)
+    cols = config_columns(c)
     assert cols["config.widths"] == "[4, 8]" and cols["config.depth"] == 2 and cols["config.norm"] == "gn"
     assert cols["config.dataset.name"] == "grf" and cols["config.dataset.height"] == 5
     assert cols["config.beta"] == "normal(0, 0.2)" and cols["config.dataset.path"] is None

@@ -1,0 +1,94 @@
+"""Panels of norms on one random net, and their power profiles (shared by FIG2, P2, T3-net and the diagnostic;
+a leading underscore: not a claim).
+
+A *panel* runs several normalizations on the **same** realization (same dataset, same ``ω, γ, β``: only the
+norm step differs, so comparisons between norms are paired). For each norm the power plot of ``y^l`` is its
+*four-term profile*: per layer ``l`` the layer-level terms of Eq. 5,
+
+    p^l = ( P(μ_c(y^l)), P(σ_c(μ_{x,c}(y^l))), P(μ_c(σ_{x,c}(y^l))), P(σ_c(σ_{x,c}(y^l))) ),
+
+and the distance between two profiles is the mean over layers of their L1 distance,
+
+    d(p, q) = (1/L) Σ_l Σ_{k=1..4} |p^l_k − q^l_k|.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from randnet import LayerStats, NetConfig, layer_stream, parse_norm
+
+REFERENCE_NORM = "bn"
+
+
+@dataclass(frozen=True)
+class PanelConfig:
+    """Several norms on one random net: ``net`` fixes everything but the norm (its own norm is ignored).
+
+    norms   the normalizations compared (``+ws`` / ``+pn`` variants allowed); ``groups``: G of every ``gn``.
+    """
+
+    net: NetConfig
+    norms: tuple[str, ...]
+    groups: int = 8
+
+    def __post_init__(self) -> None:
+        norms = tuple(self.norms)
+        object.__setattr__(self, "norms", norms)
+        if not norms or len(set(norms)) != len(norms):
+            raise ValueError(f"a panel needs distinct norms, got {norms!r}")
+        for norm in norms:  # validates every norm name and the groups against the widths
+            self.config_for(norm)
+
+    def config_for(self, norm: str) -> NetConfig:
+        """The net of the panel with normalization ``norm``."""
+        return self.net.replace(norm=norm, groups=self.groups if parse_norm(norm)[0] == "gn" else None)
+
+    def describe(self) -> dict:
+        net = {k: v for k, v in self.net.describe().items() if k not in ("norm", "groups")}
+        return {"norms": list(self.norms), "groups": self.groups, **net}
+
+    def label(self) -> str:
+        return f"C={self.net.width} L={self.net.depth} {self.net.activation} N={self.net.dataset.n}"
+
+
+def require_norms(config: PanelConfig, norms: Sequence[str], key: str) -> None:
+    """A clear error when a panel lacks a norm that claim ``key`` compares."""
+    missing = [n for n in norms if n not in config.norms]
+    if missing:
+        raise ValueError(f"{key} compares {', '.join(norms)}; the panel {config.norms} lacks {', '.join(missing)}")
+
+
+def panel_stats(config: PanelConfig, ss) -> dict[str, list[LayerStats]]:
+    """One realization of every norm of the panel, all from the same ``SeedSequence`` (paired)."""
+    return {norm: list(layer_stream(config.config_for(norm), ss)) for norm in config.norms}
+
+
+def power_profile(stats: Sequence[LayerStats]) -> np.ndarray:
+    """The four-term profile ``(L, 4)``: layer-level Eq. 5 terms of ``y^l`` (``power_y.mean(axis=1)``)."""
+    return np.array([s.power_y.mean(axis=1) for s in stats])
+
+
+def profile_distance(p: np.ndarray, q: np.ndarray) -> float:
+    """``d(p, q) = (1/L) Σ_l Σ_k |p^l_k − q^l_k|`` for profiles of shape ``(L, 4)``."""
+    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    if p.shape != q.shape or p.ndim != 2 or p.shape[1] != 4:
+        raise ValueError(f"profiles must both have shape (L, 4), got {p.shape} and {q.shape}")
+    return float(np.abs(p - q).sum(axis=1).mean())
+
+
+def profile_quantities(profiles: Mapping[str, np.ndarray], reference: str = REFERENCE_NORM) -> dict[str, np.ndarray]:
+    """Per norm: ``power_y[norm]`` (L, 4) and ``distance[norm]`` = d(norm, reference) (one cell)."""
+    out = {}
+    for norm, p in profiles.items():
+        out[f"power_y[{norm}]"] = p
+        if norm != reference:
+            out[f"distance[{norm}]"] = np.array([profile_distance(p, profiles[reference])])
+    return out
+
+
+def distance_gap(measured: Mapping[str, np.ndarray], rival: str, candidate: str) -> np.ndarray:
+    """``d(rival, bn) − d(candidate, bn)``: > 0 when ``candidate``'s profile is the closer to BN's."""
+    return measured[f"distance[{rival}]"] - measured[f"distance[{candidate}]"]

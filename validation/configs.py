@@ -1,0 +1,207 @@
+"""Configurations as validation sees them: labels, flattening, digests, overrides, grouping.
+
+A configuration is any frozen object with a ``describe() -> dict`` (JSON-able) method (``theorems.base``);
+a :class:`randnet.NetConfig`, a panel of norms over one, or a claim's own dataclass.
+
+- :func:`config_label`, :func:`distinct_labels`: short labels for reports;
+- :func:`flatten`: ``describe()``'s nested dicts as dotted keys (``dataset.n``), :func:`config_columns` the same
+  as table columns;
+- :func:`config_digest`: the results store's key, a SHA-256 prefix of ``describe()`` as sorted JSON;
+  :func:`unique` drops configurations with the same digest;
+- :func:`override`: the one rule that sets attributes of a configuration from names such as ``widths`` or
+  ``norms`` (the command line's options and a sweep's grid points both go through it);
+- :func:`group_by`: configurations that differ only in one (swept) attribute, with what tells the groups apart.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+
+import numpy as np
+
+from randnet import DatasetSpec, NetConfig
+from randnet.datasets import BUILTIN as BUILTIN_DATASETS
+
+T = TypeVar("T")
+
+# name -> the configuration fields it may set, in order of preference (a field named exactly as the name,
+# e.g. a panel's ``norms``, comes first: :func:`fields_for`)
+ALIASES: dict[str, tuple[str, ...]] = {
+    "widths": ("widths", "width"), "width": ("widths", "width"),
+    "depth": ("depth",), "depths": ("depth",),
+    "norm": ("norm",), "norms": ("norm",),
+    "activation": ("activation",), "activations": ("activation",),
+    "dataset": ("dataset",), "datasets": ("dataset",),
+    "weight": ("weight",), "weights": ("weight",),
+    "gamma": ("gamma",), "gammas": ("gamma",),
+    "beta": ("beta",), "betas": ("beta",),
+    "kernel_size": ("kernel_size",), "kernel_sizes": ("kernel_size",),
+    "dtype": ("dtype",), "dtypes": ("dtype",),
+}
+
+
+# -- labels, flattening, digests ----------------------------------------------------------------------------
+def flatten(described: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"dataset": {"n": 8}}`` -> ``{"dataset.n": 8}``."""
+    out: dict[str, Any] = {}
+    for k, v in described.items():
+        out.update(flatten(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
+    return out
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def differing(flats: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The keys (in order of appearance) whose values are not the same in all of ``flats``."""
+    return [k for k in dict.fromkeys(k for f in flats for k in f) if len({_json(f.get(k)) for f in flats}) > 1]
+
+
+def config_label(config: Any) -> str:
+    """A short label: ``config.label()`` when it exists, else ``key=value`` pairs of ``describe()`` (leaving out
+    long values, e.g. nested objects)."""
+    if hasattr(config, "label"):
+        return str(config.label())
+    return ", ".join(f"{k}={v}" for k, v in config.describe().items() if len(str(v)) <= 24)
+
+
+def distinct_labels(configs: Sequence[Any]) -> list[str]:
+    """:func:`config_label` of each configuration, with the entries of ``describe()`` that tell apart
+    configurations sharing a label appended, e.g. ``"bn C=16 L=8 relu (dtype=float64)"``."""
+    labels = [config_label(c) for c in configs]
+    for label in set(labels):
+        same = [i for i, x in enumerate(labels) if x == label]
+        if len(same) < 2:
+            continue
+        flat = [flatten(configs[i].describe()) for i in same]
+        keys = differing(flat)
+        for i, f in zip(same, flat):
+            labels[i] = f"{label} ({', '.join(f'{k}={f.get(k)}' for k in keys)})" if keys else label
+    return labels
+
+
+def config_columns(config: Any) -> dict[str, Any]:
+    """``config.describe()`` flattened to ``config.<field>`` columns of scalars (lists as JSON text)."""
+    def column(value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return json.dumps(list(value), default=str)
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        return value.item() if isinstance(value, np.generic) else str(value)
+
+    return {k: column(v) for k, v in flatten(config.describe(), "config.").items()}
+
+
+def config_digest(config: Any) -> str:
+    """The configuration's key in the results store: a SHA-256 prefix of ``describe()`` as sorted JSON."""
+    if not hasattr(config, "describe"):
+        raise TypeError(f"configuration {type(config).__name__} has no describe() method")
+    return hashlib.sha256(_json(config.describe()).encode()).hexdigest()[:16]
+
+
+def unique(items: Iterable[T], config: Callable[[T], Any] = lambda item: item) -> list[T]:
+    """``items`` without repeats of the same configuration (same :func:`config_digest` of ``config(item)``),
+    in order."""
+    seen, out = set(), []
+    for item in items:
+        d = config_digest(config(item))
+        if d not in seen:
+            seen.add(d)
+            out.append(item)
+    return out
+
+
+# -- overrides ------------------------------------------------------------------------------------------------
+def fields_for(name: str) -> tuple[str, ...]:
+    """The fields ``name`` may set, its own name first (``norms``: a field ``norms``, else ``norm``)."""
+    return tuple(dict.fromkeys((name, *ALIASES.get(name, ()))))
+
+
+def same_field(name: str, names: Iterable[str]) -> list[str]:
+    """The ``names`` that set the same field as ``name`` (``width`` and ``widths``)."""
+    fields = ALIASES.get(name, (name,))
+    return [k for k in names if ALIASES.get(k, (k,)) == fields]
+
+
+@dataclasses.dataclass(frozen=True)
+class Unused:
+    """A name :func:`override` could not apply: ``owner`` (the configuration, or a configuration it holds in the
+    field path ``within``) has no field it may set and holds no :class:`~randnet.NetConfig` to pass it to."""
+
+    name: str
+    owner: Any
+    within: tuple[str, ...] = ()
+
+
+def override(config: Any, changes: Mapping[str, Any], base_dir: str | Path | None = None) -> tuple[Any, list[Unused]]:
+    """``config`` with ``changes`` (name -> value) set, and the names that did not apply.
+
+    A name sets the first field of :func:`fields_for` that ``config`` has (``widths`` sets ``widths`` or
+    ``width``); a name that sets none goes to every :class:`~randnet.NetConfig` field ``config`` holds (a panel
+    of norms over ``net``), else it is :class:`Unused`. A value for a tuple field that is not a tuple becomes a
+    one-entry tuple. A ``dataset`` value changes the :class:`~randnet.DatasetSpec` there: a built-in name, a file
+    path, or a dict of its fields (paths relative to ``base_dir``, kept as given when it is None). A value that
+    makes the configuration invalid raises its ``ValueError``.
+    """
+    if not changes:
+        return config, []
+    if not dataclasses.is_dataclass(config):
+        return config, [Unused(k, config) for k in changes]
+    fields = {f.name for f in dataclasses.fields(config)}
+    nets = sorted(f for f in fields if isinstance(getattr(config, f), NetConfig))
+    direct, nested, unused = {}, {}, []
+    for name, value in changes.items():
+        field = next((f for f in fields_for(name) if f in fields), None)
+        if field is not None:
+            direct[field] = _resolve(field, value, getattr(config, field), base_dir)
+        elif nets:
+            nested[name] = value
+        else:
+            unused.append(Unused(name, config))
+    for f in nets if nested else ():
+        direct[f], inner = override(getattr(config, f), nested, base_dir)
+        unused += [dataclasses.replace(u, within=(f, *u.within)) for u in inner]
+    if isinstance(config, NetConfig):
+        return config.replace(**direct), unused
+    return dataclasses.replace(config, **direct), unused
+
+
+def _resolve(field: str, value: Any, current: Any, base_dir: str | Path | None) -> Any:
+    """A value as the configuration field wants it."""
+    def path(p: str) -> str:
+        return p if base_dir is None else str((Path(base_dir) / p).resolve())
+
+    if field == "dataset" and isinstance(current, DatasetSpec):
+        if isinstance(value, str):
+            if value in BUILTIN_DATASETS:
+                return dataclasses.replace(current, name=value, path=None, key=None)
+            return dataclasses.replace(current, path=path(value), key=None)
+        changes = dict(value)
+        if changes.get("path") is not None:
+            changes["path"] = path(changes["path"])
+        return dataclasses.replace(current, **changes)
+    if isinstance(current, tuple) and not isinstance(value, tuple):
+        return (value,)  # e.g. a tuple of widths held by one configuration: one value, one entry
+    return value
+
+
+# -- grouping by a swept attribute ---------------------------------------------------------------------------
+def group_by(items: Sequence[T], attribute: str, config: Callable[[T], Any] = lambda item: item
+             ) -> list[tuple[str, list[T]]]:
+    """Group ``items`` whose configurations differ only in ``attribute``; each group comes with the flattened
+    ``describe()`` entries that set it apart from the other groups (``"k=v, ..."``; ``""`` for one group).
+
+    The attribute appears in ``describe()`` under its own name or its plural (``width`` / ``widths``); every
+    other entry agrees within a group. Groups keep the order of their first item.
+    """
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        fixed = {k: v for k, v in config(item).describe().items() if k not in (attribute, attribute + "s")}
+        groups.setdefault(_json(fixed), []).append(item)
+    flat = {key: flatten(json.loads(key)) for key in groups}
+    keys = differing(list(flat.values()))
+    return [(", ".join(f"{k}={flat[key].get(k)}" for k in keys), members) for key, members in groups.items()]
