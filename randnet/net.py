@@ -61,6 +61,13 @@ class Layer:
     params: LayerParams
     moments: InstanceMoments | None = field(default=None, repr=False, compare=False)
 
+    def distance_to_input(self, data: np.ndarray | None) -> float:
+        """``(1/(NHWC)) Σ ‖u^l − data‖²``, ``u^l = γ^l y^l + β^l`` in float64, when ``y^l`` has ``data``'s shape, else NaN."""
+        if data is None or data.shape != self.y.shape:
+            return np.nan
+        g, b = (a.astype(np.float64) for a in (self.params.gamma, self.params.beta))
+        return float(np.mean((g * self.y.astype(np.float64) + b - data) ** 2))
+
 
 def sample_layer(config: NetConfig, ss: np.random.SeedSequence, l: int, in_channels: int) -> LayerParams:
     """Draw ω^l, γ^l, β^l of layer ``l`` (1-based) from ``child(ss, l)``."""
@@ -71,6 +78,14 @@ def sample_layer(config: NetConfig, ss: np.random.SeedSequence, l: int, in_chann
     beta = config.beta.sample(rng, (cout,))
     dt = config.np_dtype
     return LayerParams(w.astype(dt), gamma.astype(dt), beta.astype(dt))
+
+
+def conv_weight(config: NetConfig, params: LayerParams) -> np.ndarray:
+    """The kernel the conv of Eq. 2 applies: ``ω^l``, or for ``+ws`` its weight standardization rescaled to fan-in."""
+    w = params.weight
+    if config.weight_standardized:
+        w = (weight_standardize(w) / np.sqrt(w.shape[0] * w.shape[1] * w.shape[2])).astype(config.np_dtype)
+    return w
 
 
 def draw_data(config: NetConfig, ss: np.random.SeedSequence) -> np.ndarray:
@@ -90,17 +105,20 @@ def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | No
 
     The conv is :func:`randnet.periodic_conv`; the normalization, affine step, activation (or Proxy Norm)
     and the layer's instance moments are one fused pass (:func:`randnet.kernels.normalize_activate`).
+    ``config.backend == "torch"`` runs :func:`randnet.torchnet.forward` instead (the same net, on a torch device).
     """
+    if config.backend == "torch":
+        from .torchnet import forward as torch_forward
+
+        yield from torch_forward(config, ss, data)
+        return
     act = get_activation(config.activation)
     dt = config.np_dtype
     z = np.ascontiguousarray((draw_data(config, ss) if data is None else data).astype(dt))
     pn_eps = config.eps if config.pn_eps is None else config.pn_eps
     for l in range(1, config.depth + 1):
         p = sample_layer(config, ss, l, z.shape[-1])
-        w = p.weight
-        if config.weight_standardized:
-            w = (weight_standardize(w) / np.sqrt(w.shape[0] * w.shape[1] * w.shape[2])).astype(dt)
-        x = periodic_conv(z, w)
+        x = periodic_conv(z, conv_weight(config, p))
         if l == 1 and config.first_stride == 2:
             x = np.ascontiguousarray(x[:, ::2, ::2, :])
         proxy = (proxy_statistics(p.gamma, p.beta, act, pn_eps, config.proxy_method, config.proxy_nodes)
@@ -162,14 +180,15 @@ class LayerStats:
 
 
 def layer_statistics(layer: Layer, power_in: np.ndarray, data: np.ndarray | None = None) -> LayerStats:
-    """Compute :class:`LayerStats` of one layer (``power_in``: Eq. 5 terms of z^{l−1}) from its instance moments."""
+    """Compute :class:`LayerStats` of one layer (``power_in``: Eq. 5 terms of z^{l−1}) from its instance moments.
+
+    ``layer`` may be a :class:`randnet.torchnet.TorchLayer`: only its moments, parameters and
+    ``distance_to_input`` are read, so its tensors stay on their device."""
     m = layer.moments if layer.moments is not None else layer_moments(layer.x, layer.y, layer.z)
     g = layer.params.gamma.astype(np.float64)
     b = layer.params.beta.astype(np.float64)
     in_mean, in_var = input_moments(m.mean_x, m.var_x)
-    distance = np.nan
-    if data is not None and data.shape == layer.y.shape:
-        distance = float(np.mean((g * layer.y.astype(np.float64) + b - data) ** 2))
+    distance = layer.distance_to_input(data)
     (mean_x, var_x), (mean_y, var_y), (mean_z, var_z) = (channel_moments(m.mean_x, m.var_x),
                                                          channel_moments(m.mean_y, m.var_y),
                                                          channel_moments(m.mean_z, m.var_z))
