@@ -102,7 +102,9 @@ def claim_keys(text: str) -> tuple[str, ...]:
 
 
 # -- configuration overrides ---------------------------------------------------------------------------
-NET_OPTIONS = ("depth", "norm", "groups", "activation", "gamma", "beta", "weight", "eps", "dtype")
+NET_OPTIONS = ("depth", "norm", "groups", "activation", "gamma", "beta", "weight", "eps", "dtype", "net_backend",
+               "device")
+OPTION_FIELDS = {"net_backend": "backend"}  # option -> NetConfig field, where the names differ
 DATA_OPTIONS = ("dataset", "n_inputs", "size")
 
 
@@ -123,7 +125,7 @@ def _dataset(spec: randnet.DatasetSpec, opts: dict[str, Any]) -> randnet.Dataset
 
 
 def _override_net(config: NetConfig, opts: dict[str, Any]) -> list[NetConfig]:
-    changes = {k: opts[k] for k in NET_OPTIONS if k in opts}
+    changes = {OPTION_FIELDS.get(k, k): opts[k] for k in NET_OPTIONS if k in opts}
     if any(k in opts for k in DATA_OPTIONS):
         changes["dataset"] = _dataset(config.dataset, opts)
     widths = opts.get("widths")
@@ -367,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--size", type=positive_int, help="H = W of a built-in dataset")
     g.add_argument("--eps", type=nonnegative_float, help="ε of the normalization")
     g.add_argument("--dtype", choices=("float32", "float64"), help="dtype of the forward pass")
+    g.add_argument("--net-backend", choices=randnet.config.BACKENDS,
+                   help="where each net's forward pass runs: numba (default) or torch (with --device)")
+    g.add_argument("--device", help="torch device of --net-backend torch: cpu (default), cuda or cuda:N")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("suite", help="run every registered claim and write the report", description=(

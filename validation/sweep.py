@@ -35,7 +35,8 @@ nothing. See ``examples/sweep_t1.toml`` for a worked example::
 
 Grid keys are configuration field names; the usual plurals are accepted (``widths``/``width``,
 ``depths``, ``norms``, ``activations``, ``datasets``, ``weights``, ``gammas``, ``betas``,
-``kernel_sizes``, ``dtypes``). A key that names no field of a claim's configuration goes to the
+``kernel_sizes``, ``dtypes``; ``net_backend`` and ``device``/``devices`` for the net's forward pass, e.g.
+``net_backend = "torch"``, ``device = "cuda"``, since ``[run] backend`` says where realizations run). A key that names no field of a claim's configuration goes to the
 random net it wraps (a :class:`randnet.NetConfig` field such as ``net``), else it is an error that
 names the claim. A dataset value is a built-in name, a ``.npy``/``.npz`` path (relative to the sweep
 file) or a table of :class:`randnet.DatasetSpec` fields that override the base configuration's
@@ -91,6 +92,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "beta": ("beta",), "betas": ("beta",),
     "kernel_size": ("kernel_size",), "kernel_sizes": ("kernel_size",),
     "dtype": ("dtype",), "dtypes": ("dtype",),
+    "net_backend": ("backend",), "devices": ("device",),  # [run] backend is where realizations run, not the net's
 }
 POSITIVE_INTS = ("depth", "kernel_size", "groups", "batch_size", "first_stride", "proxy_nodes", "steps")
 NONNEGATIVE_FLOATS = ("eps", "pn_eps")
