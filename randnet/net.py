@@ -62,7 +62,8 @@ class Layer:
     moments: InstanceMoments | None = field(default=None, repr=False, compare=False)
 
     def distance_to_input(self, data: np.ndarray | None) -> float:
-        """``(1/(NHWC)) Σ ‖u^l − data‖²``, ``u^l = γ^l y^l + β^l`` in float64, when ``y^l`` has ``data``'s shape, else NaN."""
+        """``(1/(NHWC)) Σ ‖u^l − data‖²`` with ``u^l = γ^l y^l + β^l`` (float64) if ``y^l`` has ``data``'s shape,
+        else NaN."""
         if data is None or data.shape != self.y.shape:
             return np.nan
         g, b = (a.astype(np.float64) for a in (self.params.gamma, self.params.beta))

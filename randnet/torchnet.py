@@ -7,9 +7,10 @@ streams the same net as the numba path, one layer at a time, with every tensor o
   :func:`randnet.net.conv_weight` (``+ws``), then moved to the device. They are drawn up to
   :data:`PREFETCH` layers ahead in background threads (each layer has its own stream, so the numbers do not depend
   on the threads): at C = 1024 drawing ω costs more than a GPU's layer;
-- conv (Eq. 2): ``conv2d`` of the map padded periodically by ``p = K // 2`` (circular indexing, so any ``K`` fits
-  any map), the cross-correlation of :func:`randnet.periodic_conv` with ``w[o, c, i, j] = ω[i, j, c, o]``; stride
-  2 in layer 1 for ``first_stride = 2`` (the stride-1 output at even positions, as the numba path subsamples).
+- conv (Eq. 2): ``conv2d`` of the map padded periodically by ``p = K // 2`` (``F.pad``'s circular mode, or
+  circular indexing where ``p`` exceeds the map), the cross-correlation of :func:`randnet.periodic_conv` with
+  ``w[o, c, i, j] = ω[i, j, c, o]``; stride 2 in layer 1 for ``first_stride = 2`` (the stride-1 output at even
+  positions, as the numba path subsamples).
   On CUDA, float32 convolutions run in IEEE precision (PyTorch would otherwise let cuDNN use TF32, ~1e-3 relative
   error) with deterministic algorithms;
 - norm (Eq. 3): the instance moments of ``x`` in float64 on the device; the shift ``m`` and denominator ``s`` of
@@ -108,20 +109,23 @@ def _ieee_convolutions(device: torch.device):
 
 
 def periodic_conv(z: torch.Tensor, w: torch.Tensor, stride: int = 1) -> torch.Tensor:
-    """``x[n, o, h, w] = Σ_{c,i,j} w[o, c, i, j] · z[n, c, (s h + i − p) mod H, (s w + j − p) mod W]``, ``p = K // 2``,
-    for ``z (N, C_in, H, W)``, ``w (C_out, C_in, K, K)`` (:func:`randnet.periodic_conv`'s ``ω`` is ``w.permute(2, 3,
-    1, 0)``), stride ``s``: the stride-1 output at positions ``0, s, 2s, …``."""
+    """``x[n, o, h, w] = Σ_{c,i,j} w[o, c, i, j] · z[n, c, (s h + i − p) mod H, (s w + j − p) mod W]``,
+    ``p = K // 2``, for ``z (N, C_in, H, W)``, ``w (C_out, C_in, K, K)`` (:func:`randnet.periodic_conv`'s ``ω`` is
+    ``w.permute(2, 3, 1, 0)``), stride ``s``: the stride-1 output at positions ``0, s, 2s, …``."""
     p = w.shape[-1] // 2
     h, wd = z.shape[2:]
-    rows = torch.arange(-p, h + p, device=z.device) % h
-    cols = torch.arange(-p, wd + p, device=z.device) % wd
-    padded = z.index_select(2, rows).index_select(3, cols)
+    if p <= min(h, wd):
+        padded = F.pad(z, (p, p, p, p), mode="circular")
+    else:  # F.pad wraps at most once: index the rows and columns mod H, W
+        rows = torch.arange(-p, h + p, device=z.device) % h
+        cols = torch.arange(-p, wd + p, device=z.device) % wd
+        padded = z.index_select(2, rows).index_select(3, cols)
     with _ieee_convolutions(z.device):
         return F.conv2d(padded, w, stride=stride)
 
 
 def instance_moments(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``μ_{x,c}(a)``, ``σ_{x,c}(a)²`` of ``a (N, C, H, W)`` over ``(h, w)``, two-pass in float64: each ``(N, C)``."""
+    """``μ_{x,c}(a)``, ``σ_{x,c}(a)²`` of ``a (N, C, H, W)`` over ``(h, w)``, two-pass, float64 ``(N, C)``."""
     a64 = a.to(torch.float64)
     mean = a64.mean(dim=(2, 3))
     return mean, (a64 - mean[..., None, None]).square_().mean(dim=(2, 3))

@@ -36,7 +36,8 @@ nothing. See ``examples/sweep_t1.toml`` for a worked example::
 Grid keys are configuration field names; the usual plurals are accepted (``widths``/``width``,
 ``depths``, ``norms``, ``activations``, ``datasets``, ``weights``, ``gammas``, ``betas``,
 ``kernel_sizes``, ``dtypes``; ``net_backend`` and ``device``/``devices`` for the net's forward pass, e.g.
-``net_backend = "torch"``, ``device = "cuda"``, since ``[run] backend`` says where realizations run). A key that names no field of a claim's configuration goes to the
+``net_backend = "torch"``, ``device = "cuda"``, since ``[run] backend`` says where realizations run). A key
+that names no field of a claim's configuration goes to the
 random net it wraps (a :class:`randnet.NetConfig` field such as ``net``), else it is an error that
 names the claim. A dataset value is a built-in name, a ``.npy``/``.npz`` path (relative to the sweep
 file) or a table of :class:`randnet.DatasetSpec` fields that override the base configuration's
