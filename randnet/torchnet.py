@@ -54,7 +54,7 @@ from .norms import normalize
 from .proxy import proxy_statistics
 
 # Layers whose parameters are drawn ahead of the one computed, and the threads drawing them (per device type).
-PREFETCH = {"cpu": 1, "cuda": max(1, min(4, (os.cpu_count() or 1) - 1))}
+PREFETCH = {"cpu": 1, "cuda": max(1, min(8, (os.cpu_count() or 1) - 2))}
 _SQRT2 = math.sqrt(2.0)
 
 # φ's torch form, elementwise in the tensor's dtype, as in randnet.activations (softplus without torch's
@@ -208,12 +208,15 @@ class TorchLayer:
 def _parameters(config: NetConfig, ss: np.random.SeedSequence, in_channels: int, device: torch.device
                 ) -> Iterator[tuple[LayerParams, torch.Tensor]]:
     """``(params, conv kernel (C_out, C_in, K, K) on the device)`` of layers ``1 … L`` in order, drawn
-    :data:`PREFETCH` layers ahead in as many background threads."""
+    :data:`PREFETCH` layers ahead in as many background threads (for CUDA into pinned memory, so that the copy to
+    the device does not wait for the host)."""
     channels = (in_channels, *config.widths[:-1])
+    pinned = device.type == "cuda"
 
-    def draw(l: int) -> tuple[LayerParams, np.ndarray]:
+    def draw(l: int) -> tuple[LayerParams, torch.Tensor]:
         p = sample_layer(config, ss, l, channels[l - 1])
-        return p, conv_weight(config, p)
+        w = torch.from_numpy(conv_weight(config, p))
+        return p, (w.pin_memory() if pinned else w)
 
     ahead = PREFETCH.get(device.type, 1)
     pending: deque = deque()
@@ -223,7 +226,7 @@ def _parameters(config: NetConfig, ss: np.random.SeedSequence, in_channels: int,
                 while len(pending) <= ahead and l + len(pending) <= config.depth:
                     pending.append(pool.submit(draw, l + len(pending)))
                 p, w = pending.popleft().result()
-                yield p, torch.from_numpy(w).to(device).permute(3, 2, 0, 1).contiguous()
+                yield p, w.to(device, non_blocking=pinned).permute(3, 2, 0, 1).contiguous()
         finally:  # the caller stopped early: drop what was not started
             for f in pending:
                 f.cancel()
