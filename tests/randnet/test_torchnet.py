@@ -109,6 +109,19 @@ def test_forward_gives_the_same_tensors_and_parameters():
             assert_close(getattr(b.moments, f.name), e, rtol=0, atol=1e-12 * max(np.abs(e).max(), 1.0), msg=f.name)
 
 
+def test_forward_moments_are_the_instance_moments_bit_for_bit():
+    """theorems._common.layer_moments reads Layer.moments for x^l and y^l instead of recomputing them (so that on the
+    torch backend no tensor leaves the device): on the numba path they are randnet.instance_moments, bit for bit."""
+    from randnet import instance_moments
+
+    for dtype in ("float32", "float64"):
+        for layer in forward(_config(norm="gn+pn", groups=3, dtype=dtype), realization_seed(1, 0)):
+            m = layer.moments
+            for got, want in zip((m.mean_x, m.var_x, m.mean_y, m.var_y), instance_moments(layer.x) +
+                                 instance_moments(layer.y)):
+                assert np.array_equal(got, want)
+
+
 def test_distance_to_input_on_the_device():
     """distance_to_input (P5's d) where y^l has the input's shape, NaN elsewhere."""
     cfg = _config(norm="in", widths=3)

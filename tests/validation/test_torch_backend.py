@@ -23,7 +23,7 @@ def _torch(configs, **changes):
 
 
 def test_p1_passes_on_torch_and_the_store_keeps_backends_apart(tmp_path):
-    """P1 (through forward(): the layers' tensors copied to the host) PASSes on the torch backend with the numba
+    """P1 (through forward()'s instance moments, theorems._common.layer_moments) PASSes on the torch backend with the numba
     backend's samples to round-off; each backend computes its own realizations and re-reads only its own."""
     store = Store(tmp_path / "store")
     on_numba = run_claim("P1", P1_CONFIGS, 2, backend="serial", store=store, progress=False)
