@@ -155,6 +155,17 @@ def test_stopping_early_and_prefetching_parameters(monkeypatch):
     stream.close()
 
 
+@pytest.mark.parametrize("changes, error, match", [
+    (dict(norm="ln+ws", weight="constant(1)"), ZeroDivisionError, "weight standardization denominator is zero"),
+    (dict(norm="in", gamma="constant(0)", beta="constant(0)"), ZeroDivisionError, "normalization denominator is zero"),
+])
+def test_errors_are_the_numba_paths(changes, error, match):
+    """A failure while drawing parameters (in a prefetch thread) or normalizing raises as on the numba path."""
+    for cfg in (_config(**changes), _config(backend="torch", **changes)):
+        with pytest.raises(error, match=match):
+            list(layer_stream(cfg, realization_seed(0, 0)))
+
+
 def test_periodic_conv_against_the_reference():
     """Cross-correlation with circular padding K // 2, any K (also K > H), stride 2 = the stride-1 output at even
     positions; kernel layout w[o, c, i, j] = ω[i, j, c, o]."""
