@@ -78,6 +78,14 @@ def _softplus(t):
     return np.logaddexp(0, t)
 
 
+# -- torch forms beyond one line ---------------------------------------------------------------------------
+def _torch_softplus(torch, F):
+    """Softplus on tensors as the fused kernel writes it, ``max(t, 0) + log1p(exp(−|t|))`` (so the torch backend
+    agrees with the numba path most closely); not ``F.softplus``, which returns ``t`` above 20 (up to 2e-9 off).
+    ``torch.maximum`` splits the gradient at ``t = 0``, so autograd's derivative is σ(t) there too."""
+    return lambda t: torch.maximum(t, torch.zeros_like(t)) + torch.log1p(torch.exp(-t.abs()))
+
+
 # -- closed-form Gaussian moments: mean and variance of φ(a + bZ), b ≠ 0 (b = 0 is the caller's point mass) --
 def _identity_moments(a, b):
     return a, b * b
@@ -118,7 +126,7 @@ ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
     Activation("silu", _silu, lambda t: special.expit(t) * (1 + t * (1 - special.expit(t))), False, code=5,
                torch=lambda torch, F: F.silu, odd_identity_exact=True),
     Activation("softplus", _softplus, lambda t: special.expit(t), False, code=6, odd_identity_exact=True,
-               torch=lambda torch, F: lambda t: torch.logaddexp(t, torch.zeros_like(t))),  # no linear cut-off, as ours
+               torch=_torch_softplus),
 )}
 
 

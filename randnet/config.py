@@ -6,6 +6,7 @@ dict and :meth:`NetConfig.assumptions` says which of Definition 1's assumptions 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,10 @@ from .plugins import register_plugin
 from .proxy import METHODS as PROXY_METHODS
 
 DTYPES = ("float32", "float64")
+BACKENDS = ("numba", "torch")
+# fields left out of describe() (hence of the store's digest) at these defaults, so that adding them changed no digest
+UNDESCRIBED_DEFAULTS = {"backend": "numba", "device": "cpu"}
+_DEVICE = re.compile(r"cpu|cuda(:\d+)?")
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,12 @@ class NetConfig:
     batch_size    mini-batch size for ``bn`` (None: full batch)
     proxy_method  ``exact`` (closed form / fine quadrature), ``hermite`` or ``quantile`` (the paper's grid);
                   ``proxy_nodes`` the nodes of the last two
+    backend       where the forward pass runs: ``numba`` (numpy/numba on the CPU) or ``torch``
+                  (:mod:`randnet.torchnet`; the same net from the same seeds, equal to round-off, not bit for bit);
+                  ``device`` its torch device, ``cpu``, ``cuda`` or ``cuda:N`` (``numba``: ``cpu`` only; CUDA's
+                  presence is checked when the forward pass starts, so a configuration can be built on a machine
+                  without one). Both are in :meth:`describe` (unless at their defaults): results of one backend
+                  or device never stand in for another's in a store
     """
 
     widths: tuple[int, ...] = (256,)
@@ -88,6 +99,8 @@ class NetConfig:
     proxy_nodes: int | None = None
     pn_eps: float | None = None
     plugin: str | None = None
+    backend: str = "numba"
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass normalization)
@@ -139,6 +152,12 @@ class NetConfig:
             check_int("proxy_nodes", self.proxy_nodes)
         if not isinstance(self.dataset, DatasetSpec):
             raise ValueError("dataset must be a DatasetSpec")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if not (isinstance(self.device, str) and _DEVICE.fullmatch(self.device)):
+            raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        if self.backend == "numba" and self.device != "cpu":
+            raise ValueError(f"device {self.device!r} needs backend='torch' (the numba backend runs on the CPU)")
 
     # -- derived -------------------------------------------------------------------
     @property
@@ -203,10 +222,14 @@ class NetConfig:
             d[name] = str(getattr(self, name))
         if len(set(self.widths)) == 1:
             d["widths"] = self.widths[0]
+        for name, default in UNDESCRIBED_DEFAULTS.items():
+            if d[name] == default:
+                del d[name]
         return d
 
     def label(self) -> str:
-        return f"{self.norm} C={self.width} L={self.depth} {self.activation}"
+        where = f" [{self.backend} {self.device}]" if self.backend != "numba" else ""
+        return f"{self.norm} C={self.width} L={self.depth} {self.activation}{where}"
 
     def replace(self, **changes) -> "NetConfig":
         if "depth" in changes and "widths" not in changes and len(set(self.widths)) == 1:

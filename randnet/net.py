@@ -73,6 +73,14 @@ def sample_layer(config: NetConfig, ss: np.random.SeedSequence, l: int, in_chann
     return LayerParams(w.astype(dt), gamma.astype(dt), beta.astype(dt))
 
 
+def conv_weight(config: NetConfig, params: LayerParams) -> np.ndarray:
+    """The kernel the conv of Eq. 2 applies: ``ω^l``, or for ``+ws`` its weight standardization rescaled to fan-in."""
+    w = params.weight
+    if config.weight_standardized:
+        w = (weight_standardize(w) / np.sqrt(w.shape[0] * w.shape[1] * w.shape[2])).astype(config.np_dtype)
+    return w
+
+
 def draw_data(config: NetConfig, ss: np.random.SeedSequence) -> np.ndarray:
     """The dataset of this realization (child 0 of ``ss`` when it is redrawn)."""
     return config.dataset.draw(child(ss, 0))
@@ -90,16 +98,19 @@ def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | No
 
     The conv is :func:`randnet.periodic_conv`; the normalization, affine step, activation (or Proxy Norm)
     and the layer's instance moments are one fused pass (:func:`randnet.kernels.normalize_activate`).
+    ``config.backend == "torch"`` runs :func:`randnet.torchnet.forward` instead (the same net, on a torch device).
     """
+    if config.backend == "torch":
+        from .torchnet import forward as torch_forward
+
+        yield from torch_forward(config, ss, data)
+        return
     act = get_activation(config.activation)
     dt = config.np_dtype
     z = np.ascontiguousarray((draw_data(config, ss) if data is None else data).astype(dt))
     for l in range(1, config.depth + 1):
         p = sample_layer(config, ss, l, z.shape[-1])
-        w = p.weight
-        if config.weight_standardized:
-            w = (weight_standardize(w) / np.sqrt(w.shape[0] * w.shape[1] * w.shape[2])).astype(dt)
-        x = periodic_conv(z, w)
+        x = periodic_conv(z, conv_weight(config, p))
         if l == 1 and config.first_stride == 2:
             x = np.ascontiguousarray(x[:, ::2, ::2, :])
         proxy = (proxy_statistics(p.gamma, p.beta, act, config.proxy_eps, config.proxy_method, config.proxy_nodes)
@@ -162,7 +173,10 @@ class LayerStats:
 
 
 def layer_statistics(layer: Layer, power_in: np.ndarray) -> LayerStats:
-    """Compute :class:`LayerStats` of one layer (``power_in``: Eq. 5 terms of z^{l−1}) from its instance moments."""
+    """Compute :class:`LayerStats` of one layer (``power_in``: Eq. 5 terms of z^{l−1}) from its instance moments.
+
+    ``layer`` may be a :class:`randnet.torchnet.TorchLayer`: only its moments and parameters are read, so its
+    tensors stay on their device."""
     m = layer.moments if layer.moments is not None else layer_moments(layer.x, layer.y, layer.z)
     g = layer.params.gamma.astype(np.float64)
     b = layer.params.beta.astype(np.float64)

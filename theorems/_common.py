@@ -15,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from randnet import NetConfig, data_assumption, draw_data, forward, get_activation, instance_moments, layer_stream
+from randnet import NetConfig, data_assumption, draw_data, forward, get_activation, layer_stream
 from randnet.roundoff import normalized_tolerance
 from theorems.base import Hypothesis
 
@@ -97,11 +97,14 @@ def roundoff_tolerance(config: NetConfig) -> float:
 # -- one realization ---------------------------------------------------------------------------------------
 def layer_moments(config: NetConfig, ss: np.random.SeedSequence) -> Iterator[tuple[tuple, tuple]]:
     """Per layer ``l = 1 … L``: the instance moments ``(μ_{x,c}, σ²_{x,c})``, each ``(N, C)`` float64, of the
-    conv output ``x^l`` and of the normalized ``y^l`` (one realization, one layer in memory at a time)."""
+    conv output ``x^l`` and of the normalized ``y^l`` (one realization, one layer in memory at a time), as the
+    forward pass computed them (bit for bit :func:`randnet.instance_moments` of ``x^l``, ``y^l``; on the torch
+    backend no tensor leaves the device)."""
     data = draw_data(config, ss)
     require_nonzero_inputs(data)
     for layer in forward(config, ss, data):
-        yield instance_moments(layer.x), instance_moments(layer.y)
+        m = layer.moments
+        yield (m.inst_mean_x, m.inst_var_x), (m.inst_mean_y, m.inst_var_y)
 
 
 def collapse_measure(config: NetConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarray]:

@@ -106,7 +106,8 @@ def claim_keys(text: str) -> tuple[str, ...]:
 
 
 # -- configuration overrides ---------------------------------------------------------------------------
-NET_OPTIONS = ("depth", "norm", "groups", "activation", "gamma", "beta", "weight", "eps", "dtype")
+NET_OPTIONS = ("depth", "norm", "groups", "activation", "gamma", "beta", "weight", "eps", "dtype", "net_backend",
+               "device")
 DATA_OPTIONS = ("dataset", "n_inputs", "size")
 
 
@@ -119,7 +120,8 @@ def apply_options(config: Any, opts: dict[str, Any]) -> tuple[list[Any], set[str
     configurations that result (one per width when ``widths`` is given) and the options that did not apply.
 
     ``--dataset`` (a built-in name or a file), ``--n-inputs`` and ``--size`` change the configuration's
-    :class:`~randnet.DatasetSpec` together (``n``, ``height = width``).
+    :class:`~randnet.DatasetSpec` together (``n``, ``height = width``); ``--net-backend`` sets
+    :attr:`randnet.NetConfig.backend` (the name :data:`validation.configs.ALIASES` gives it).
     """
     changes = {k: opts[k] for k in NET_OPTIONS if k in opts}
     if any(k in opts for k in DATA_OPTIONS):
@@ -302,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--size", type=positive_int, help="H = W of a built-in dataset")
     g.add_argument("--eps", type=nonnegative_float, help="ε of the normalization")
     g.add_argument("--dtype", choices=("float32", "float64"), help="dtype of the forward pass")
+    g.add_argument("--net-backend", choices=randnet.config.BACKENDS,
+                   help="where each net's forward pass runs: numba (default) or torch (with --device)")
+    g.add_argument("--device", help="torch device of --net-backend torch: cpu (default), cuda or cuda:N")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("suite", help="run every registered claim and write the report", description=(

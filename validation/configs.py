@@ -40,6 +40,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "beta": ("beta",), "betas": ("beta",),
     "kernel_size": ("kernel_size",), "kernel_sizes": ("kernel_size",),
     "dtype": ("dtype",), "dtypes": ("dtype",),
+    "net_backend": ("backend",), "devices": ("device",),  # a sweep's [run] backend is where realizations run
 }
 
 

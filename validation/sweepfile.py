@@ -35,11 +35,12 @@ interrupted sweep resumes where it stopped and a repeated one computes nothing. 
 Grid keys are configuration field names, applied by :func:`validation.configs.override` (the rule the
 command line's options follow too); the usual plurals are accepted (``widths``/``width``,
 ``depths``, ``norms``, ``activations``, ``datasets``, ``weights``, ``gammas``, ``betas``,
-``kernel_sizes``, ``dtypes``). A key that names no field of a claim's configuration goes to the
-random net it wraps (a :class:`randnet.NetConfig` field such as ``net``), else it is an error that
-names the claim. A dataset value is a built-in name, a ``.npy``/``.npz`` path (relative to the sweep
-file) or a table of :class:`randnet.DatasetSpec` fields that override the base configuration's
-dataset. Paths in ``[run]`` are relative to the working directory.
+``kernel_sizes``, ``dtypes``; ``net_backend`` and ``device``/``devices`` for the net's forward pass, e.g.
+``net_backend = "torch"``, ``device = "cuda"``, since ``[run] backend`` says where realizations run). A key
+that names no field of a claim's configuration goes to the random net it wraps (a :class:`randnet.NetConfig`
+field such as ``net``), else it is an error that names the claim. A dataset value is a built-in name, a
+``.npy``/``.npz`` path (relative to the sweep file) or a table of :class:`randnet.DatasetSpec` fields that
+override the base configuration's dataset. Paths in ``[run]`` are relative to the working directory.
 """
 from __future__ import annotations
 
