@@ -10,11 +10,13 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from .activations import ACTIVATIONS, get_activation
-from .datasets import BUILTIN, load_array, make_dataset
+from .datasets import BUILTIN, CIFAR10_BIN, CROP_LIMITS, check_crop, load_array, load_cifar10_bin, make_dataset, \
+    parse_source
 from .distributions import Distribution, parse_distribution
 from .norms import parse_norm
 from .plugins import register_plugin
@@ -31,7 +33,11 @@ def _positive_int(v) -> bool:
 class DatasetSpec:
     """A built-in dataset ``name`` of ``n`` inputs ``(height, width, channels)``, or a ``path`` to a file.
 
-    ``redraw``: a random built-in dataset is drawn anew in every realization (else once from ``seed``).
+    ``name="natural"``: random crops of the photographs bundled with scikit-image (:func:`randnet.datasets.natural_crops`).
+    ``name="cifar10-bin"`` with ``path`` a ``cifar-10-batches-bin`` folder or one ``.bin`` file: ``n`` of its records,
+    cropped to ``height × width`` (at most 32×32; :func:`randnet.datasets.load_cifar10_bin`). Any other name with a
+    ``path``: the ``(N, H, W, C)`` array of a ``.npy``/``.npz`` file (``key``: its array in an ``.npz``).
+    ``redraw``: a random dataset is drawn anew in every realization (else once from ``seed``).
     """
 
     name: str = "gaussian"
@@ -45,20 +51,39 @@ class DatasetSpec:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.path is None:
-            if self.name not in BUILTIN:
+        if self.name == CIFAR10_BIN and self.path is None:
+            raise ValueError(f"dataset {CIFAR10_BIN!r} needs a path: the cifar-10-batches-bin folder or one .bin file")
+        if self.path is None or self.name == CIFAR10_BIN:
+            if self.name not in BUILTIN + (CIFAR10_BIN,):
                 raise ValueError(f"unknown dataset {self.name!r}; choose one of {', '.join(BUILTIN)} or give a file path")
             for label in ("n", "height", "width", "channels"):
                 v = getattr(self, label)
                 if not _positive_int(v):
                     raise ValueError(f"dataset {label} must be a positive integer, got {v!r}")
+            if self.name in CROP_LIMITS:
+                check_crop(self.name, self.height, self.width, self.channels)
+
+    def with_source(self, source: str, base_dir: str | None = None) -> "DatasetSpec":
+        """This dataset taken from ``source`` — a built-in name, ``cifar10-bin:PATH`` or a ``.npy``/``.npz`` path
+        (relative to ``base_dir`` when given) — keeping ``n``, ``height``, ``width`` (``channels`` = 3 for the
+        RGB sources)."""
+        name, path = parse_source(source)
+        if path is not None and base_dir is not None:
+            path = str((Path(base_dir) / path).resolve())
+        if name is None:  # an array file: the name only says which built-in the spec held
+            name = self.name if self.name in BUILTIN else DatasetSpec.name
+        channels = 3 if name in CROP_LIMITS else self.channels
+        return dataclasses.replace(self, name=name, path=path, key=None, channels=channels)
 
     def draw(self, seed_sequence: np.random.SeedSequence | None = None) -> np.ndarray:
-        """The dataset as float64 ``(N, H, W, C)``; random built-ins use ``seed_sequence`` when ``redraw``."""
-        if self.path is not None:
+        """The dataset as float64 ``(N, H, W, C)``; random datasets use ``seed_sequence`` when ``redraw``."""
+        if self.path is not None and self.name != CIFAR10_BIN:
             return load_array(self.path, self.key)
         ss = seed_sequence if (self.redraw and seed_sequence is not None) else np.random.SeedSequence(self.seed)
-        return make_dataset(self.name, self.n, self.height, self.width, self.channels, np.random.default_rng(ss))
+        rng = np.random.default_rng(ss)
+        if self.name == CIFAR10_BIN:
+            return load_cifar10_bin(self.path, self.n, self.height, self.width, self.channels, rng)
+        return make_dataset(self.name, self.n, self.height, self.width, self.channels, rng)
 
 
 @dataclass(frozen=True)

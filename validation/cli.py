@@ -26,7 +26,8 @@ import numpy as np
 
 import randnet
 import randnet.plugins
-from randnet import BUILTIN_DATASETS, NetConfig, load_array, parse_distribution
+from randnet import BUILTIN_DATASETS, NetConfig, parse_distribution
+from randnet.datasets import check_source
 from randnet.norms import parse_norm
 
 from .backends import BACKENDS
@@ -113,8 +114,7 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
 def _dataset(spec: randnet.DatasetSpec, opts: dict[str, Any]) -> randnet.DatasetSpec:
     changes: dict[str, Any] = {}
     if "dataset" in opts:
-        d = opts["dataset"]
-        changes.update(dict(name=d, path=None) if d in BUILTIN_DATASETS else dict(path=d))
+        spec = spec.with_source(opts["dataset"])  # a built-in, cifar10-bin:PATH or a .npy/.npz file
     if "n_inputs" in opts:
         changes["n"] = opts["n_inputs"]
     if "size" in opts:
@@ -246,8 +246,8 @@ def _run_and_report(claims, configs_for, args, out: Path) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     claim = _claim(args.claim)
     opts = _given(args)
-    if "dataset" in opts and opts["dataset"] not in BUILTIN_DATASETS:
-        load_array(opts["dataset"])  # a missing or malformed file is reported before anything runs
+    if "dataset" in opts:
+        check_source(opts["dataset"])  # a missing or malformed file is reported before anything runs
     configs, ignored = [], set()
     for c in claim.configs(args.mode):
         new, skipped = override(c, opts)
@@ -361,10 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gamma", type=_checked(parse_distribution), help="ν_γ, e.g. 'normal(1,0.2)'")
     g.add_argument("--beta", type=_checked(parse_distribution), help="ν_β, e.g. 'normal(0,0.2)'")
     g.add_argument("--weight", type=_checked(parse_distribution), help="ν_ω, e.g. 'truncated_normal(2)'")
-    g.add_argument("--dataset", help=f"built-in ({', '.join(BUILTIN_DATASETS)}) or a .npy/.npz file of shape "
-                                     "(N, H, W, C)")
-    g.add_argument("--n-inputs", type=positive_int, help="N, inputs of a built-in dataset")
-    g.add_argument("--size", type=positive_int, help="H = W of a built-in dataset")
+    g.add_argument("--dataset", help=f"built-in ({', '.join(BUILTIN_DATASETS)}), a .npy/.npz file of shape "
+                                     "(N, H, W, C), or cifar10-bin:PATH (a cifar-10-batches-bin folder or .bin file)")
+    g.add_argument("--n-inputs", type=positive_int, help="N, inputs of a built-in or cifar10-bin dataset")
+    g.add_argument("--size", type=positive_int, help="H = W of a built-in dataset (the crop of natural, cifar10-bin)")
     g.add_argument("--eps", type=nonnegative_float, help="ε of the normalization")
     g.add_argument("--dtype", choices=("float32", "float64"), help="dtype of the forward pass")
     p.set_defaults(func=cmd_run)

@@ -37,8 +37,8 @@ Grid keys are configuration field names; the usual plurals are accepted (``width
 ``depths``, ``norms``, ``activations``, ``datasets``, ``weights``, ``gammas``, ``betas``,
 ``kernel_sizes``, ``dtypes``). A key that names no field of a claim's configuration goes to the
 random net it wraps (a :class:`randnet.NetConfig` field such as ``net``), else it is an error that
-names the claim. A dataset value is a built-in name, a ``.npy``/``.npz`` path (relative to the sweep
-file) or a table of :class:`randnet.DatasetSpec` fields that override the base configuration's
+names the claim. A dataset value is a built-in name, a ``.npy``/``.npz`` path or ``cifar10-bin:PATH``
+(paths relative to the sweep file) or a table of :class:`randnet.DatasetSpec` fields that override the base configuration's
 dataset. Paths in ``[run]`` are relative to the working directory.
 
 :func:`plan` and :func:`print_plan` (``--dry-run``) give the number of tasks, those already in the
@@ -69,7 +69,7 @@ import numpy as np
 from randnet import DatasetSpec, NetConfig, layer_stream, parse_distribution, realization_seed
 from randnet.activations import get_activation
 from randnet.config import DTYPES
-from randnet.datasets import BUILTIN as BUILTIN_DATASETS
+from randnet.datasets import BUILTIN as BUILTIN_DATASETS, CIFAR10_BIN
 from randnet.norms import parse_norm
 
 from .backends import BACKENDS, check_worker_versions, code_digest, dask_client
@@ -344,12 +344,13 @@ def _check_value(key: str, v: Any, where: str) -> Any:
             unknown = [k for k in v if k not in DATASET_FIELDS]
             if unknown:
                 raise SweepError(f"{bad}: unknown dataset field(s) {unknown}; allowed: {', '.join(DATASET_FIELDS)}")
-            if "name" in v and v["name"] not in BUILTIN_DATASETS:
+            if "name" in v and v["name"] not in BUILTIN_DATASETS + (CIFAR10_BIN,):
                 raise SweepError(f"{bad}: unknown built-in dataset {v['name']!r}; choose one of "
-                                 f"{', '.join(BUILTIN_DATASETS)}")
-        elif not isinstance(v, str) or not (v in BUILTIN_DATASETS or v.endswith((".npy", ".npz"))):
+                                 f"{', '.join(BUILTIN_DATASETS)} (or {CIFAR10_BIN!r} with a path)")
+        elif not isinstance(v, str) or not (v in BUILTIN_DATASETS or v.endswith((".npy", ".npz"))
+                                            or v.startswith(CIFAR10_BIN + ":")):
             raise SweepError(f"{bad} is neither a built-in dataset ({', '.join(BUILTIN_DATASETS)}), a .npy/.npz "
-                             f"path, nor a table of dataset fields")
+                             f"path, {CIFAR10_BIN}:PATH, nor a table of dataset fields")
     elif isinstance(v, list) and not all(isinstance(x, (int, float, str, bool)) for x in v):
         raise SweepError(f"{bad}: nested lists are only allowed for widths")
     return _hashable(v)
@@ -407,9 +408,7 @@ def _resolve(field: str, value: Any, current: Any, base_dir: Path) -> Any:
     """A grid value as the configuration field wants it."""
     if field == "dataset" and isinstance(current, DatasetSpec):
         if isinstance(value, str):
-            if value in BUILTIN_DATASETS:
-                return dataclasses.replace(current, name=value, path=None, key=None)
-            return dataclasses.replace(current, path=str((base_dir / value).resolve()), key=None)
+            return current.with_source(value, base_dir)
         changes = dict(value)
         if changes.get("path") is not None:
             changes["path"] = str((base_dir / changes["path"]).resolve())
@@ -436,7 +435,7 @@ def layer_work(config: NetConfig) -> list[tuple[float, float]]:
 
 def dataset_shape(spec: DatasetSpec) -> tuple[int, int, int, int]:
     """``(N, H, W, C)`` of a dataset without drawing it (a file is opened memory-mapped)."""
-    if spec.path is None:
+    if spec.path is None or spec.name == CIFAR10_BIN:
         return spec.n, spec.height, spec.width, spec.channels
     if str(spec.path).endswith(".npy"):
         shape = np.load(spec.path, mmap_mode="r").shape
