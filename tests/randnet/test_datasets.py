@@ -232,8 +232,8 @@ def test_natural_flat_crops_are_drawn_again(monkeypatch):
 def test_natural_crop_must_fit_and_be_rgb(tiny_photographs):
     with pytest.raises(ValueError, match="dataset 'natural' has 3 \\(RGB\\) channels, got C = 4"):
         make_dataset("natural", 2, 3, 3, 4, np.random.default_rng(0))
-    with pytest.raises(ValueError, match="a 301x8 crop does not fit its images \\(at most 300x451\\)"):
-        DatasetSpec("natural", n=2, height=301, width=8)
+    with pytest.raises(ValueError, match="a 76x8 crop does not fit its images \\(at most 75x112\\)"):
+        DatasetSpec("natural", n=2, height=76, width=8)
     with pytest.raises(ValueError, match="got C = 1"):
         DatasetSpec("natural", channels=1)
 
@@ -249,10 +249,19 @@ def test_natural_photographs_load_from_the_wheel_without_network(monkeypatch):
     datasets.natural_photographs.cache_clear()
     photos = datasets.natural_photographs()
     assert len(photos) == len(datasets.PHOTOGRAPHS) == 5
-    assert [p.shape for p in photos] == [(512, 512, 3), (300, 451, 3), (400, 600, 3), (427, 640, 3), (500, 741, 3)]
+    assert [p.shape for p in photos] == [(128, 128, 3), (75, 112, 3), (100, 150, 3), (106, 160, 3), (125, 185, 3)]
     assert all(p.dtype == np.uint8 and not p.flags.writeable for p in photos)
     assert datasets.NATURAL_MAX_CROP == (min(p.shape[0] for p in photos), min(p.shape[1] for p in photos))
     assert "pooch" not in sys.modules  # nothing fetched
+    # the photographs of the wheel, reduced 4×: each pixel the rounded mean of a 4×4 block of the original
+    from skimage import data
+
+    original = data.chelsea()
+    assert original.shape == (300, 451, 3)
+    rng = np.random.default_rng(0)
+    for i, j in zip(rng.integers(0, 75, 20), rng.integers(0, 112, 20)):
+        block = original[4 * i:4 * i + 4, 4 * j:4 * j + 4].reshape(16, 3).astype(float)
+        assert np.array_equal(photos[1][i, j], np.rint(block.mean(axis=0)))
 
 
 def test_natural_crops_of_the_real_photographs():

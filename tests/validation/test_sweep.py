@@ -135,6 +135,21 @@ def test_netconfig_overrides(tmp_path, net_toy):
     assert entries[6].config.widths == (4, 6, 8)
 
 
+def test_natural_and_cifar_dataset_values(tmp_path, net_toy):
+    s = sw.load_sweep(write(tmp_path, """
+        claims = ["NET_TOY"]
+        base = "first"
+        [grid]
+        datasets = ["natural", "cifar10-bin:cifar/data_batch_1.bin",
+                    { name = "cifar10-bin", path = "b.bin", n = 2, channels = 3 }]
+    """))
+    a, b, c = (e.config.dataset for e in s.expand())
+    assert (a.name, a.path, a.channels) == ("natural", None, 3)
+    assert (b.name, b.path, b.channels) == ("cifar10-bin", str((tmp_path / "cifar/data_batch_1.bin").resolve()), 3)
+    assert (c.name, c.path, c.n) == ("cifar10-bin", str((tmp_path / "b.bin").resolve()), 2)
+    assert sw.dataset_shape(b) == (b.n, b.height, b.width, 3)  # without reading the (absent) file
+
+
 @pytest.mark.parametrize("text, message", [
     ("claims = [\"TOY\"\n", "not valid TOML"),
     ("[grid]\nwidths = 3\n", "missing 'claims'"),
