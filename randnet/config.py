@@ -33,7 +33,8 @@ def _positive_int(v) -> bool:
 class DatasetSpec:
     """A built-in dataset ``name`` of ``n`` inputs ``(height, width, channels)``, or a ``path`` to a file.
 
-    ``name="natural"``: random crops of the photographs bundled with scikit-image (:func:`randnet.datasets.natural_crops`).
+    ``name="natural"``: random crops of the photographs in scikit-image's wheel
+    (:func:`randnet.datasets.natural_crops`).
     ``name="cifar10-bin"`` with ``path`` a ``cifar-10-batches-bin`` folder or one ``.bin`` file: ``n`` of its records,
     cropped to ``height × width`` (at most 32×32; :func:`randnet.datasets.load_cifar10_bin`). Any other name with a
     ``path``: the ``(N, H, W, C)`` array of a ``.npy``/``.npz`` file (``key``: its array in an ``.npz``).
@@ -70,9 +71,9 @@ class DatasetSpec:
         name, path = parse_source(source)
         if path is not None and base_dir is not None:
             path = str((Path(base_dir) / path).resolve())
+        channels = 3 if name in CROP_LIMITS else self.channels
         if name is None:  # an array file: the name only says which built-in the spec held
             name = self.name if self.name in BUILTIN else DatasetSpec.name
-        channels = 3 if name in CROP_LIMITS else self.channels
         return dataclasses.replace(self, name=name, path=path, key=None, channels=channels)
 
     def draw(self, seed_sequence: np.random.SeedSequence | None = None) -> np.ndarray:

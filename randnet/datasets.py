@@ -119,7 +119,8 @@ def parse_source(source: str) -> tuple[str | None, str | None]:
     if source.startswith(CIFAR10_BIN + ":"):
         path = source[len(CIFAR10_BIN) + 1:]
         if not path:
-            raise ValueError(f"{source!r}: name the cifar-10-batches-bin folder or one .bin file after '{CIFAR10_BIN}:'")
+            raise ValueError(f"{source!r}: name the cifar-10-batches-bin folder or one .bin file after "
+                             f"'{CIFAR10_BIN}:'")
         return CIFAR10_BIN, path
     if source == CIFAR10_BIN:
         raise ValueError(f"{source!r}: name the cifar-10-batches-bin folder or one .bin file: {CIFAR10_BIN}:PATH")
@@ -180,8 +181,8 @@ def _histograms(channels) -> np.ndarray:
 
 
 def _standardization(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and std of the pixel values ``v/255`` whose histograms are ``counts (3, 256)`` (exact, float64):
-    ``μ_c = Σ_v p_c(v) v/255``, ``σ_c² = Σ_v p_c(v) (v/255 − μ_c)²`` with ``p_c = counts_c / Σ_v counts_c(v)``."""
+    """Per-channel mean and std of the pixel values ``v/255`` whose histograms are ``counts (3, 256)`` (exact,
+    float64): ``μ_c = Σ_v p_c(v) v/255``, ``σ_c² = Σ_v p_c(v) (v/255 − μ_c)²``, ``p_c = counts_c / Σ_v counts_c(v)``."""
     p = counts / counts.sum(axis=1, keepdims=True)
     v = np.arange(256) / 255.0
     mean = p @ v

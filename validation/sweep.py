@@ -38,8 +38,8 @@ Grid keys are configuration field names; the usual plurals are accepted (``width
 ``kernel_sizes``, ``dtypes``). A key that names no field of a claim's configuration goes to the
 random net it wraps (a :class:`randnet.NetConfig` field such as ``net``), else it is an error that
 names the claim. A dataset value is a built-in name, a ``.npy``/``.npz`` path or ``cifar10-bin:PATH``
-(paths relative to the sweep file) or a table of :class:`randnet.DatasetSpec` fields that override the base configuration's
-dataset. Paths in ``[run]`` are relative to the working directory.
+(paths relative to the sweep file), or a table of :class:`randnet.DatasetSpec` fields that override the base
+configuration's dataset. Paths in ``[run]`` are relative to the working directory.
 
 :func:`plan` and :func:`print_plan` (``--dry-run``) give the number of tasks, those already in the
 store, and an estimate of their cost from a FLOP model of the periodic convolution

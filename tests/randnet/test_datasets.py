@@ -1,4 +1,5 @@
 """Built-in datasets (seeded, with their documented properties) and loading user arrays safely."""
+import dataclasses
 import sys
 
 import numpy as np
@@ -366,6 +367,8 @@ def test_cifar_dataset_spec_and_sources(tmp_path):
     assert spec.with_source("natural") == DatasetSpec("natural", n=4, height=8, width=8, channels=3)
     npy = spec.with_source("x.npy", base_dir=str(tmp_path))
     assert (npy.name, npy.path) == ("gaussian", str(tmp_path / "x.npy"))  # an array file, whatever the name held
+    assert base.with_source("natural").with_source("x.npy").channels == 3
+    assert base.with_source("x.npy") == dataclasses.replace(base, path="x.npy")
     with pytest.raises(ValueError, match="dataset 'cifar10-bin' needs a path"):
         DatasetSpec("cifar10-bin")
     with pytest.raises(ValueError, match="a 33x32 crop does not fit its images \\(at most 32x32\\)"):
@@ -385,7 +388,8 @@ def _pickled_batch():
 def _bad_cifar(d, case):
     """A path of the malformed kind ``case`` under folder ``d``."""
     files = {"python folder": ("f/data_batch_1", _pickled_batch()), "pickled file": ("data_batch_1", _pickled_batch()),
-             "pkl": ("batch.pkl", b"anything"), "empty": ("empty.bin", b""), "truncated": ("cut.bin", bytes(2 * 3073 - 1)),
+             "pkl": ("batch.pkl", b"anything"), "empty": ("empty.bin", b""),
+             "truncated": ("cut.bin", bytes(2 * 3073 - 1)),
              "cifar100": ("c100.bin", bytes(2 * 3074)), "label": ("label.bin", bytes(3073) + bytes([10]) + bytes(3072))}
     if case == "missing":
         return str(d / "nowhere")
