@@ -8,12 +8,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from .activations import get_activation
 from .checks import check_int, check_number, is_int
-from .datasets import BUILTIN, load_array, make_dataset
+from .datasets import BUILTIN, CIFAR10_BIN, CROP_LIMITS, check_crop, load_array, load_cifar10_bin, make_dataset, \
+    parse_source
 from .distributions import Distribution, parse_distribution
 from .norms import parse_norm
 from .plugins import register_plugin
@@ -30,7 +32,12 @@ _DEVICE = re.compile(r"cpu|cuda(:\d+)?")
 class DatasetSpec:
     """A built-in dataset ``name`` of ``n`` inputs ``(height, width, channels)``, or a ``path`` to a file.
 
-    ``redraw``: a random built-in dataset is drawn anew in every realization (else once from ``seed``).
+    ``name="natural"``: random crops of the photographs in scikit-image's wheel
+    (:func:`randnet.datasets.natural_crops`).
+    ``name="cifar10-bin"`` with ``path`` a ``cifar-10-batches-bin`` folder or one ``.bin`` file: ``n`` of its records,
+    cropped to ``height × width`` (at most 32×32; :func:`randnet.datasets.load_cifar10_bin`). Any other name with a
+    ``path``: the ``(N, H, W, C)`` array of a ``.npy``/``.npz`` file (``key``: its array in an ``.npz``).
+    ``redraw``: a random dataset is drawn anew in every realization (else once from ``seed``).
     """
 
     name: str = "gaussian"
@@ -44,18 +51,38 @@ class DatasetSpec:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.path is None:
-            if self.name not in BUILTIN:
+        if self.name == CIFAR10_BIN and self.path is None:
+            raise ValueError(f"dataset {CIFAR10_BIN!r} needs a path: the cifar-10-batches-bin folder or one .bin file")
+        if self.path is None or self.name == CIFAR10_BIN:
+            if self.name not in BUILTIN + (CIFAR10_BIN,):
                 raise ValueError(f"unknown dataset {self.name!r}; choose one of {', '.join(BUILTIN)} or give a file path")
             for label in ("n", "height", "width", "channels"):
                 check_int(f"dataset {label}", getattr(self, label))
+            if self.name in CROP_LIMITS:
+                check_crop(self.name, self.height, self.width, self.channels)
+
+    def with_source(self, source: str, base_dir: str | Path | None = None, **changes) -> "DatasetSpec":
+        """This dataset taken from ``source`` — a built-in name, ``cifar10-bin:PATH`` or a ``.npy``/``.npz`` path
+        (relative to ``base_dir`` when given) — keeping ``n``, ``height``, ``width`` (``channels`` = 3 for the
+        RGB sources) unless ``changes`` (fields) set them: the one rule from a dataset's text to its spec (the
+        command line's ``--dataset``, a sweep's dataset values), the result checked once."""
+        name, path = parse_source(source)
+        if path is not None and base_dir is not None:
+            path = str((Path(base_dir) / path).resolve())
+        channels = 3 if name in CROP_LIMITS else self.channels
+        if name is None:  # an array file: the name only says which built-in the spec held
+            name = self.name if self.name in BUILTIN else DatasetSpec.name
+        return dataclasses.replace(self, **{"name": name, "path": path, "key": None, "channels": channels, **changes})
 
     def draw(self, seed_sequence: np.random.SeedSequence | None = None) -> np.ndarray:
-        """The dataset as float64 ``(N, H, W, C)``; random built-ins use ``seed_sequence`` when ``redraw``."""
-        if self.path is not None:
+        """The dataset as float64 ``(N, H, W, C)``; random datasets use ``seed_sequence`` when ``redraw``."""
+        if self.path is not None and self.name != CIFAR10_BIN:
             return load_array(self.path, self.key)
         ss = seed_sequence if (self.redraw and seed_sequence is not None) else np.random.SeedSequence(self.seed)
-        return make_dataset(self.name, self.n, self.height, self.width, self.channels, np.random.default_rng(ss))
+        rng = np.random.default_rng(ss)
+        if self.name == CIFAR10_BIN:
+            return load_cifar10_bin(self.path, self.n, self.height, self.width, self.channels, rng)
+        return make_dataset(self.name, self.n, self.height, self.width, self.channels, rng)
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ import numpy as np
 
 import randnet
 import randnet.plugins
-from randnet import BUILTIN_DATASETS, load_array, parse_distribution
+from randnet import BUILTIN_DATASETS, parse_distribution
 from randnet.checks import int_words, is_int, is_number
+from randnet.datasets import check_source
 from randnet.norms import parse_norm
 from theorems import diagnose
 from theorems.base import REGISTRY, RUN_MODES
@@ -119,14 +120,15 @@ def apply_options(config: Any, opts: dict[str, Any]) -> tuple[list[Any], set[str
     """Apply the command-line options ``opts`` to ``config`` by :func:`validation.configs.override`: the
     configurations that result (one per width when ``widths`` is given) and the options that did not apply.
 
-    ``--dataset`` (a built-in name or a file), ``--n-inputs`` and ``--size`` change the configuration's
+    ``--dataset`` (a built-in name, a file or ``cifar10-bin:PATH``: the ``source`` of
+    :meth:`randnet.DatasetSpec.with_source`), ``--n-inputs`` and ``--size`` change the configuration's
     :class:`~randnet.DatasetSpec` together (``n``, ``height = width``); ``--net-backend`` sets
     :attr:`randnet.NetConfig.backend` (the name :data:`validation.configs.ALIASES` gives it).
     """
     changes = {k: opts[k] for k in NET_OPTIONS if k in opts}
     if any(k in opts for k in DATA_OPTIONS):
         d = opts.get("dataset")
-        table = {} if d is None else dict(name=d, path=None) if d in BUILTIN_DATASETS else dict(path=d)
+        table = {} if d is None else {"source": d}
         if "n_inputs" in opts:
             table["n"] = opts["n_inputs"]
         if "size" in opts:
@@ -189,8 +191,8 @@ def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path) 
 def cmd_run(args: argparse.Namespace) -> int:
     claim = _claim(args.claim)
     opts = _given(args)
-    if "dataset" in opts and opts["dataset"] not in BUILTIN_DATASETS:
-        load_array(opts["dataset"])  # a missing or malformed file is reported before anything runs
+    if "dataset" in opts:
+        check_source(opts["dataset"])  # a missing or malformed file is reported before anything runs
     configs, ignored = [], set()
     for c in claim.configs(args.mode):
         new, skipped = apply_options(c, opts)
@@ -298,10 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gamma", type=_checked(parse_distribution), help="ν_γ, e.g. 'normal(1,0.2)'")
     g.add_argument("--beta", type=_checked(parse_distribution), help="ν_β, e.g. 'normal(0,0.2)'")
     g.add_argument("--weight", type=_checked(parse_distribution), help="ν_ω, e.g. 'truncated_normal(2)'")
-    g.add_argument("--dataset", help=f"built-in ({', '.join(BUILTIN_DATASETS)}) or a .npy/.npz file of shape "
-                                     "(N, H, W, C)")
-    g.add_argument("--n-inputs", type=positive_int, help="N, inputs of a built-in dataset")
-    g.add_argument("--size", type=positive_int, help="H = W of a built-in dataset")
+    g.add_argument("--dataset", help=f"built-in ({', '.join(BUILTIN_DATASETS)}), a .npy/.npz file of shape "
+                                     "(N, H, W, C), or cifar10-bin:PATH (a cifar-10-batches-bin folder or .bin file)")
+    g.add_argument("--n-inputs", type=positive_int, help="N, inputs of a built-in or cifar10-bin dataset")
+    g.add_argument("--size", type=positive_int, help="H = W of a built-in dataset (the crop of natural, cifar10-bin)")
     g.add_argument("--eps", type=nonnegative_float, help="ε of the normalization")
     g.add_argument("--dtype", choices=("float32", "float64"), help="dtype of the forward pass")
     g.add_argument("--net-backend", choices=randnet.config.BACKENDS,

@@ -23,7 +23,6 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 import numpy as np
 
 from randnet import DatasetSpec, NetConfig
-from randnet.datasets import BUILTIN as BUILTIN_DATASETS
 
 T = TypeVar("T")
 
@@ -144,9 +143,10 @@ def override(config: Any, changes: Mapping[str, Any], base_dir: str | Path | Non
     A name sets the first field of :func:`fields_for` that ``config`` has (``widths`` sets ``widths`` or
     ``width``); a name that sets none goes to every :class:`~randnet.NetConfig` field ``config`` holds (a panel
     of norms over ``net``), else it is :class:`Unused`. A value for a tuple field that is not a tuple becomes a
-    one-entry tuple. A ``dataset`` value changes the :class:`~randnet.DatasetSpec` there: a built-in name, a file
-    path, or a dict of its fields (paths relative to ``base_dir``, kept as given when it is None). A value that
-    makes the configuration invalid raises its ``ValueError``.
+    one-entry tuple. A ``dataset`` value changes the :class:`~randnet.DatasetSpec` there: a text (a built-in name,
+    a ``.npy``/``.npz`` path or ``cifar10-bin:PATH``, read by :meth:`~randnet.DatasetSpec.with_source`), or a dict
+    of its fields, which may hold such a text as ``source`` (paths relative to ``base_dir``, kept as given when it
+    is None). A value that makes the configuration invalid raises its ``ValueError``.
     """
     if not changes:
         return config, []
@@ -177,14 +177,13 @@ def _resolve(field: str, value: Any, current: Any, base_dir: str | Path | None) 
         return p if base_dir is None else str((Path(base_dir) / p).resolve())
 
     if field == "dataset" and isinstance(current, DatasetSpec):
-        if isinstance(value, str):
-            if value in BUILTIN_DATASETS:
-                return dataclasses.replace(current, name=value, path=None, key=None)
-            return dataclasses.replace(current, path=path(value), key=None)
-        changes = dict(value)
+        changes = {"source": value} if isinstance(value, str) else dict(value)
+        source = changes.pop("source", None)
         if changes.get("path") is not None:
             changes["path"] = path(changes["path"])
-        return dataclasses.replace(current, **changes)
+        if source is None:
+            return dataclasses.replace(current, **changes)
+        return current.with_source(source, base_dir, **changes)
     if isinstance(current, tuple) and not isinstance(value, tuple):
         return (value,)  # e.g. a tuple of widths held by one configuration: one value, one entry
     return value

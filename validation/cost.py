@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from randnet import DatasetSpec, NetConfig, layer_stream, periodic_conv, realization_seed
+from randnet.datasets import CIFAR10_BIN
 
 from .blas import single_threaded_children
 
@@ -36,8 +37,9 @@ def layer_work(config: NetConfig) -> list[tuple[float, float]]:
 
 
 def dataset_shape(spec: DatasetSpec) -> tuple[int, int, int, int]:
-    """``(N, H, W, C)`` of a dataset without drawing it (a file is opened memory-mapped)."""
-    if spec.path is None:
+    """``(N, H, W, C)`` of a dataset without drawing it (an array file is opened memory-mapped; CIFAR-10's records
+    are cropped to the spec's own shape, so its files are not opened)."""
+    if spec.path is None or spec.name == CIFAR10_BIN:
         return spec.n, spec.height, spec.width, spec.channels
     if str(spec.path).endswith(".npy"):
         shape = np.load(spec.path, mmap_mode="r").shape

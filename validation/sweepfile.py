@@ -39,8 +39,9 @@ command line's options follow too); the usual plurals are accepted (``widths``/`
 ``net_backend = "torch"``, ``device = "cuda"``, since ``[run] backend`` says where realizations run). A key
 that names no field of a claim's configuration goes to the random net it wraps (a :class:`randnet.NetConfig`
 field such as ``net``), else it is an error that names the claim. A dataset value is a built-in name, a
-``.npy``/``.npz`` path (relative to the sweep file) or a table of :class:`randnet.DatasetSpec` fields that
-override the base configuration's dataset. Paths in ``[run]`` are relative to the working directory.
+``.npy``/``.npz`` path or ``cifar10-bin:PATH`` (paths relative to the sweep file; read as the command line's
+``--dataset`` is, by :meth:`randnet.DatasetSpec.with_source`), or a table of :class:`randnet.DatasetSpec` fields
+that override the base configuration's dataset. Paths in ``[run]`` are relative to the working directory.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ from randnet import DatasetSpec, parse_distribution
 from randnet.activations import get_activation
 from randnet.checks import is_int, is_number
 from randnet.config import DTYPES
-from randnet.datasets import BUILTIN as BUILTIN_DATASETS
+from randnet.datasets import BUILTIN as BUILTIN_DATASETS, CIFAR10_BIN, parse_source
 from randnet.norms import parse_norm
 from theorems.base import REGISTRY, RUN_MODES
 
@@ -288,15 +289,24 @@ def _check_value(key: str, v: Any, where: str) -> Any:
             unknown = [k for k in v if k not in DATASET_FIELDS]
             if unknown:
                 raise SweepError(f"{bad}: unknown dataset field(s) {unknown}; allowed: {', '.join(DATASET_FIELDS)}")
-            if "name" in v and v["name"] not in BUILTIN_DATASETS:
+            if "name" in v and v["name"] not in BUILTIN_DATASETS + (CIFAR10_BIN,):
                 raise SweepError(f"{bad}: unknown built-in dataset {v['name']!r}; choose one of "
-                                 f"{', '.join(BUILTIN_DATASETS)}")
-        elif not isinstance(v, str) or not (v in BUILTIN_DATASETS or v.endswith((".npy", ".npz"))):
+                                 f"{', '.join(BUILTIN_DATASETS)} (or {CIFAR10_BIN!r} with a path)")
+        elif not isinstance(v, str) or not _dataset_text(v, bad):
             raise SweepError(f"{bad} is neither a built-in dataset ({', '.join(BUILTIN_DATASETS)}), a .npy/.npz "
-                             f"path, nor a table of dataset fields")
+                             f"path, {CIFAR10_BIN}:PATH, nor a table of dataset fields")
     elif isinstance(v, list) and not all(isinstance(x, (int, float, str, bool)) for x in v):
         raise SweepError(f"{bad}: nested lists are only allowed for widths")
     return _hashable(v)
+
+
+def _dataset_text(v: str, bad: str) -> bool:
+    """``v`` names a dataset as :func:`randnet.datasets.parse_source` reads it, a file being a .npy/.npz one."""
+    try:
+        name, path = parse_source(v)
+    except ValueError as e:
+        raise SweepError(f"{bad}: {e}") from None
+    return name is not None or path.endswith((".npy", ".npz"))
 
 
 def _string(v: Any, bad: str) -> str:

@@ -73,6 +73,10 @@ def test_user_errors_exit_1(capsys, tmp_path):
     wrong = tmp_path / "wrong.npy"
     np.save(wrong, np.zeros((3, 4)))
     fails(["run", "TOY", "--dataset", str(wrong)], capsys, 1, "expected shape (N, H, W, C)")
+    fails(["run", "TOY", "--dataset", "cifar10-bin:" + str(tmp_path / "nowhere")], capsys, 1,
+          "nowhere: no such CIFAR-10 binary folder or file")
+    (tmp_path / "cut.bin").write_bytes(bytes(3073 + 100))
+    fails(["run", "TOY", "--dataset", f"cifar10-bin:{tmp_path / 'cut.bin'}"], capsys, 1, "cut.bin: 3173 bytes")
 
 
 def test_run_writes_a_report_and_names_ignored_options(capsys, tmp_path):
@@ -111,6 +115,21 @@ def test_override_net_config():
     c = configs[0]
     assert (c.norm, c.groups, c.gamma.b, c.dataset.name, c.dataset.height, c.dataset.width, c.dataset.n) == \
         ("gn", 4, 0.5, "centered", 6, 6, 8)
+
+
+def test_override_dataset_with_natural_and_cifar_sources():
+    """--dataset natural / cifar10-bin:PATH with --n-inputs (N) and --size (the crop); C becomes 3 (RGB)."""
+    base = NetConfig(widths=16, depth=4, dataset=DatasetSpec("grf", n=8, height=8, width=8, channels=5))
+    (c,), _ = override(base, {"dataset": "natural", "n_inputs": 12, "size": 6})
+    assert c.dataset == DatasetSpec("natural", n=12, height=6, width=6, channels=3)
+    (c,), _ = override(base, {"dataset": "cifar10-bin:/data/cifar-10-batches-bin", "size": 32})
+    assert c.dataset == DatasetSpec("cifar10-bin", n=8, height=32, width=32, channels=3,
+                                    path="/data/cifar-10-batches-bin")
+    (c,), _ = override(c, {"dataset": "gaussian"})
+    assert (c.dataset.name, c.dataset.path) == ("gaussian", None)
+    big = NetConfig(widths=16, depth=4, dataset=DatasetSpec(n=8, height=40, width=40))
+    (c,), _ = override(big, {"dataset": "cifar10-bin:/data", "size": 16})  # the new source and crop checked together
+    assert (c.dataset.name, c.dataset.height, c.dataset.width) == ("cifar10-bin", 16, 16)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,6 +24,7 @@ import theorems
 from randnet import DatasetSpec, NetConfig, layer_stream
 from theorems.base import Claim, Comparison, Hypothesis
 from validation import cost, engine, sweep as sw, sweepfile
+from validation.cli import apply_options
 from validation.store import Store
 
 from .toy_claims import ToyConfig
@@ -135,6 +136,28 @@ def test_netconfig_overrides(tmp_path, net_toy):
     assert entries[6].config.widths == (4, 6, 8)
 
 
+def test_natural_and_cifar_dataset_values(tmp_path, net_toy):
+    s = sweepfile.load_sweep(write(tmp_path, """
+        claims = ["NET_TOY"]
+        base = "first"
+        [grid]
+        datasets = ["natural", "cifar10-bin:cifar/data_batch_1.bin",
+                    { name = "cifar10-bin", path = "b.bin", n = 2, channels = 3 }]
+    """))
+    a, b, c = (e.config.dataset for e in s.expand())
+    assert (a.name, a.path, a.channels) == ("natural", None, 3)
+    assert (b.name, b.path, b.channels) == ("cifar10-bin", str((tmp_path / "cifar/data_batch_1.bin").resolve()), 3)
+    assert (c.name, c.path, c.n) == ("cifar10-bin", str((tmp_path / "b.bin").resolve()), 2)
+    assert cost.dataset_shape(b) == (b.n, b.height, b.width, 3)  # without reading the (absent) file
+    base = s.expand()[0].config.replace(dataset=DatasetSpec("grf", n=4, height=8, width=8, channels=5))
+    where = tmp_path.resolve()
+    for text, absolute in (("natural", "natural"), ("cifar10-bin:cifar", f"cifar10-bin:{where / 'cifar'}"),
+                           ("x.npy", str(where / "x.npy"))):  # the command line's --dataset reads a text the same way
+        swept = sweepfile.apply_overrides(base, {"datasets": text}, base_dir=tmp_path).dataset
+        assert swept == apply_options(base, {"dataset": absolute})[0][0].dataset == base.dataset.with_source(
+            text, tmp_path)
+
+
 @pytest.mark.parametrize("text, message", [
     ("claims = [\"TOY\"\n", "not valid TOML"),
     ("[grid]\nwidths = 3\n", "missing 'claims'"),
@@ -161,6 +184,7 @@ def test_netconfig_overrides(tmp_path, net_toy):
     ("claims = [\"TOY\"]\n[grid]\ndtypes = \"float16\"\n", "key 'dtypes': value 'float16' is not one of float32"),
     ("claims = [\"TOY\"]\n[grid]\neps = -0.1\n", "key 'eps': value -0.1 is not a finite number >= 0"),
     ("claims = [\"TOY\"]\n[grid]\ndatasets = \"cifar\"\n", "key 'datasets': value 'cifar' is neither a built-in"),
+    ("claims = [\"TOY\"]\n[grid]\ndatasets = \"cifar10-bin:\"\n", "name the cifar-10-batches-bin folder"),
     ("claims = [\"TOY\"]\n[grid]\ndatasets = [{ name = \"gaussian\", size = 8 }]\n",
      "unknown dataset field(s) ['size']"),
     ("claims = [\"TOY\"]\n[grid.T1]\nwidths = 8\n", "key 'T1' holds a table, not values"),
