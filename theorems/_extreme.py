@@ -129,7 +129,8 @@ def border_mask(height: int, width: int, kernel_size: int) -> np.ndarray:
 
 
 def scale_grad(s, q: torch.Tensor, r) -> torch.Tensor:
-    """``ScaleGrad(S, Q, r) = sg(r)·Q + sg(S − r·Q)``: forward ``S`` (up to one rounding), ``∂/∂Q = r``, ``∂/∂S = 0``."""
+    """``ScaleGrad(S, Q, r) = sg(r)·Q + sg(S − r·Q)``: forward ``S`` (up to one rounding), ``∂/∂Q = r``,
+    ``∂/∂S = 0``."""
     r = r.detach() if isinstance(r, torch.Tensor) else r
     rq = r * q
     return rq + (s - rq).detach()
@@ -184,7 +185,8 @@ STOP_GRADIENT = dict(r_m=0.0, r_v=0.0)
 
 # -- rotations ------------------------------------------------------------------------------------------
 def hadamard(c: int) -> torch.Tensor:
-    """The normalized Sylvester–Hadamard matrix ``H_C / sqrt(C)`` (``C`` a power of 2; ``H_{2k} = [[H, H], [H, −H]]``)."""
+    """The normalized Sylvester–Hadamard matrix ``H_C / sqrt(C)`` (``C`` a power of 2;
+    ``H_{2k} = [[H, H], [H, −H]]``)."""
     tn.check_int("C", c)
     if c & (c - 1):
         raise ValueError(f"a Sylvester–Hadamard matrix needs C a power of 2, got C = {c}")
@@ -505,11 +507,11 @@ def _forward(problem, theta, estimator, idx, mods, ema, idx1):
 
 
 def estimates(problem: Problem, estimator: str, idx=None, mods: Modifiers = Modifiers(), ema=None,
-              idx1=None) -> Estimates:
+              idx1=None, gradients: bool = True) -> Estimates:
     """The estimates of ``estimator`` (:data:`ESTIMATORS`) on each minibatch of ``idx`` ``(M, B)`` (a single
     ``(B,)`` one; default all ``N``; E0 ignores it), with EMAs ``ema`` (default :func:`oracle_ema`);
     ``idx1`` ``(M, B₁)``: tower 1's minibatches of E5'. A pass takes as many minibatches as fit
-    :data:`CHUNK_ELEMENTS`."""
+    :data:`CHUNK_ELEMENTS`. ``gradients=False``: the forward only (``grads`` empty, ``(M, 0)``)."""
     if estimator not in ESTIMATORS:
         raise ValueError(f"unknown estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}")
     full = np.arange(problem.n)[None]
@@ -530,12 +532,16 @@ def estimates(problem: Problem, estimator: str, idx=None, mods: Modifiers = Modi
         part = torch.from_numpy(idx[start:start + chunk])
         part1 = torch.from_numpy(idx1[start:start + chunk]) if estimator == "E5'" else None
         theta = problem.theta.copies(len(part))
-        out = _forward(problem, theta, estimator, part, mods, ema, part1)
+        with torch.set_grad_enabled(gradients):
+            out = _forward(problem, theta, estimator, part, mods, ema, part1)
+        losses.append(out.detach().numpy())
+        if not gradients:
+            grads.append(np.zeros((len(part), 0)))
+            continue
         tensors = theta.tensors()
         got = torch.autograd.grad(out.mean(dim=1).sum(), tensors, allow_unused=True)
         grads.append(torch.cat([(torch.zeros_like(t) if g is None else g).reshape(len(part), -1)
                                 for t, g in zip(tensors, got)], dim=1).numpy())
-        losses.append(out.detach().numpy())
     return Estimates(np.concatenate(grads), np.concatenate(losses))
 
 
@@ -588,7 +594,8 @@ def training_forward_values(problem: Problem, ema, true_mean: bool = False) -> l
     for l in range(problem.net.depth):
         mu_bar, nu_bar = ema[l]
         if true_mean:
-            x = _activate(problem, th, l, conv_copies(x - mu_bar, th.weights[l], problem.net.padding) / torch.sqrt(nu_bar))
+            p = conv_copies(x - mu_bar, th.weights[l], problem.net.padding)
+            x = _activate(problem, th, l, p / torch.sqrt(nu_bar))
         else:
             x = _dagger(problem, th, l, x, ema, Modifiers())[0]
         outs.append(x[0])

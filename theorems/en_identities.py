@@ -170,7 +170,8 @@ def en2_comparisons(config: ConvIdentityConfig) -> list:
     return [ex.exact("commute", "<=", 0.0, "circular: E_ij conv(x, W) = μ_x·𝐖", ["value"], ""),
             ex.exact("mean_q", "<=", 0.0, "circular: the population mean of p (and q) is zero in every channel",
                      ["value"], ""),
-            ex.exact("bn", "<=", 0.0, "circular: ν = population variance + ε, the layer is population BN", ["value"], "")]
+            ex.exact("bn", "<=", 0.0, "circular: ν = population variance + ε, the layer is population BN",
+                     ["value"], "")]
 
 
 def en2_negative_controls(config: ConvIdentityConfig) -> list:
@@ -645,7 +646,7 @@ def en14_measure(config: MomentScalingConfig, ss: np.random.SeedSequence) -> dic
         for q_of, inputs, param in ((dense, u, w), (conv_q, x, kernel)):
             q0 = q_of(inputs)
             s = q0.mean(dim=0).detach()
-            out["mean_ratio"].append(float(((q0 / s).mean(dim=0) - 1).abs().max()))
+            out["mean_ratio"].append(float(((q0 / s).mean(dim=0) - 1).abs().max().detach()))
             scaled_inputs = inputs * lam.reshape(-1, *([1] * (inputs.ndim - 1)))
             for key, scaled in (("scaled", True), ("unscaled", False)):
                 a = _per_example_jacobians(q0, s, param, scaled)
