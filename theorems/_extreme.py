@@ -276,10 +276,6 @@ class Theta:
         """θ in a fixed order: conv weights, γ, β (per layer), read-out, bias."""
         return [*self.weights, *self.gammas, *self.betas, self.readout, self.bias]
 
-    @property
-    def copies_count(self) -> int:
-        return self.readout.shape[0]
-
     def copies(self, m: int) -> "Theta":
         """``m`` independent copies of copy 0, leaves that require grad."""
         depth = len(self.weights)
@@ -312,12 +308,10 @@ class Problem:
         return replace(self, net=replace(self.net, rotation=kind), rotations=rots)
 
 
-def draw_problem(net: ENNet, ss: np.random.SeedSequence, data: np.ndarray | None = None) -> Problem:
-    """Data (``child 0``, unless ``data`` is given), labels (``child 1``), parameters (``child 2``) and Haar
-    rotations (``child 3``) of one realization."""
-    x = net.dataset.draw(child(ss, 0)) if data is None else np.asarray(data, dtype=np.float64)
-    if x.ndim != 4:
-        raise ValueError(f"expected data of shape (N, H, W, C), got {x.shape}")
+def draw_problem(net: ENNet, ss: np.random.SeedSequence) -> Problem:
+    """Data (``child 0``), labels (``child 1``), parameters (``child 2``) and Haar rotations (``child 3``) of one
+    realization."""
+    x = net.dataset.draw(child(ss, 0))
     rng = np.random.default_rng(child(ss, 1))
     y = torch.from_numpy(rng.integers(0, net.classes, x.shape[0]))
     gen = tn.generator(child(ss, 2))
@@ -695,9 +689,10 @@ def per_example_rel_mse(g: np.ndarray, target: np.ndarray, batch_sizes: Sequence
 # -- claim helpers ---------------------------------------------------------------------------------------
 def exact(quantity: str, relation: str, prediction, label: str, cells: Sequence, cell_name: str,
           tolerance: float = TOL) -> Comparison:
-    """A deterministic comparison (every realization, every cell, within ``tolerance``)."""
+    """A deterministic comparison (every realization, every cell, within ``tolerance``); an empty ``cell_name``
+    reads "case"."""
     return Comparison(quantity, relation, prediction, tolerance, "exact", label, cells=list(cells),
-                      cell_name=cell_name)
+                      cell_name=cell_name or "case")
 
 
 def random_kernel(k: int, c_in: int, c_out: int, gen: torch.Generator) -> torch.Tensor:

@@ -497,7 +497,7 @@ def _gain(quantity: str, label: str, cells, cell_name: str, reverse: bool = Fals
     """``quantity ≥ 0`` (the modifier helps; ``reverse``: ``≤ 0``, the sign-reversed control), Student-t over the
     network realizations."""
     return Comparison(quantity, "<=" if reverse else ">=", 0.0, 0.0, "mean", label, cells=list(cells),
-                      cell_name=cell_name)
+                      cell_name=cell_name or "case")
 
 
 def en11_comparisons(config: ModifierConfig) -> list[Comparison]:
@@ -534,7 +534,8 @@ register(Claim(
               "rotation R lowers them; shrinkage (r_m, r_v) < 1 lowers the per-example bias and — the paper's "
               "'more favorable bias-variance tradeoff' — its relative MSE E‖E4 − G*‖²/‖G*‖². Measured here, not "
               "guaranteed: each effect is judged on the mean over realizations of its gain (t-interval).",
-    configs=lambda mode: [ModifierConfig()] + (
+    configs=lambda mode: [ModifierConfig(grid_r_m=(0.0, 1.0), grid_r_v=(0.5, 0.8, 1.0)) if mode == "quick"
+                          else ModifierConfig()] + (
         [ModifierConfig(ex.ENNet(depth=2)),
          ModifierConfig(ex.ENNet(DatasetSpec(n=512, height=16, width=16, channels=3), depth=8, width=64),
                         batch_sizes=(1, 8, 64))] if mode == "full" else []),
