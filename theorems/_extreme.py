@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 
 from randnet import DatasetSpec, child
+from randnet.checks import check_int, check_number, is_number
 from theorems import _torchnets as tn
 from theorems.base import Comparison
 
@@ -149,12 +150,10 @@ class Modifiers:
 
     def __post_init__(self) -> None:
         for name in ("r_m", "r_v"):
+            check_number(name, getattr(self, name))
+        for name in ("f_max", "u_max"):  # inf allowed: no cap, no clip
             v = getattr(self, name)
-            if isinstance(v, bool) or not (isinstance(v, (int, float)) and 0 <= v < math.inf):
-                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
-        for name in ("f_max", "u_max"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not (isinstance(v, (int, float)) and v > 0):
+            if not (v == math.inf or is_number(v, 0.0, strict=True)):
                 raise ValueError(f"{name} must be a number > 0 (inf allowed), got {v!r}")
 
     def nu_factor(self, nu_bar: torch.Tensor, nu: torch.Tensor) -> torch.Tensor:
@@ -187,7 +186,7 @@ STOP_GRADIENT = dict(r_m=0.0, r_v=0.0)
 def hadamard(c: int) -> torch.Tensor:
     """The normalized Sylvester–Hadamard matrix ``H_C / sqrt(C)`` (``C`` a power of 2;
     ``H_{2k} = [[H, H], [H, −H]]``)."""
-    tn.check_int("C", c)
+    check_int("C", c)
     if c & (c - 1):
         raise ValueError(f"a Sylvester–Hadamard matrix needs C a power of 2, got C = {c}")
     h = torch.ones(1, 1, dtype=DTYPE)
@@ -239,7 +238,7 @@ class ENNet:
         if not isinstance(self.dataset, DatasetSpec):
             raise ValueError(f"dataset must be a randnet.DatasetSpec, got {type(self.dataset).__name__}")
         for name in ("depth", "width", "classes"):
-            tn.check_int(name, getattr(self, name))
+            check_int(name, getattr(self, name))
         tn.check_odd_kernel(self.kernel_size)
         tn.torch_activation(self.activation)
         _check_padding(self.padding)
@@ -248,9 +247,7 @@ class ENNet:
         if self.rotation == "hadamard" and self.width & (self.width - 1):
             raise ValueError(f"the Hadamard rotation needs a width that is a power of 2, got {self.width}")
         for name in ("eps", "gamma_std", "beta_std"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not (isinstance(v, (int, float)) and 0 <= v < math.inf):
-                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+            check_number(name, getattr(self, name))
 
     def label(self, rotation: bool = True) -> str:
         d = self.dataset
@@ -600,8 +597,8 @@ def training_forward_values(problem: Problem, ema, true_mean: bool = False) -> l
 def minibatches(n: int, b: int, draws: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
     """Every ``B``-subset of ``0 … N−1`` when there are at most ``draws`` of them (exact), else ``draws`` i.i.d.
     uniform ones (each without replacement). Returns them ``(M, B)`` and whether they are exhaustive."""
-    tn.check_int("B", b)
-    tn.check_int("draws", draws)
+    check_int("B", b)
+    check_int("draws", draws)
     if b > n:
         raise ValueError(f"minibatch size B = {b} exceeds N = {n}")
     if math.comb(n, b) <= draws:

@@ -22,6 +22,7 @@ import numpy as np
 from scipy import stats
 
 from randnet import DatasetSpec, child
+from randnet.checks import check_int
 from theorems import _extreme as ex
 from theorems import _torchnets as tn
 from theorems._common import DETERMINISTIC_REALIZATIONS
@@ -65,9 +66,9 @@ class ForwardConfig:
     minibatches: int = 5
 
     def __post_init__(self) -> None:
-        tn.check_int("minibatches", self.minibatches)
+        check_int("minibatches", self.minibatches)
         for b in self.batch_sizes:
-            tn.check_int("batch_sizes", b)
+            check_int("batch_sizes", b)
             if b > self.net.dataset.n:
                 raise ValueError(f"batch size {b} exceeds N = {self.net.dataset.n}")
 
@@ -311,7 +312,7 @@ class BiasTrendConfig:
         if b != sorted(set(b)) or b[0] != 1 or b[-1] != n or len(b) < 4:
             raise ValueError(f"batch_sizes must increase from 1 to N = {n} with at least 4 values, "
                              f"got {self.batch_sizes}")
-        tn.check_int("draws", self.draws, 2)
+        check_int("draws", self.draws, 2)
         if self.draws < n:
             raise ValueError(f"draws must be >= N = {n}, so that B = 1 and B = N are enumerated exactly")
 
@@ -419,7 +420,7 @@ class ModifierConfig:
             raise ValueError(f"EN11 compares a Hadamard R: the width must be a power of 2, got {self.net.width}")
         ex.Modifiers(*self.shrink)
         for b in self.batch_sizes:
-            tn.check_int("batch_sizes", b)
+            check_int("batch_sizes", b)
             if b > self.net.dataset.n:
                 raise ValueError(f"batch size {b} exceeds N = {self.net.dataset.n}")
 
@@ -563,10 +564,10 @@ class SplitConfig:
     def __post_init__(self) -> None:
         n = self.net.dataset.n
         for b in (*self.tower1, self.tower2):
-            tn.check_int("batch size", b)
+            check_int("batch size", b)
             if b > n:
                 raise ValueError(f"batch size {b} exceeds N = {n}")
-        tn.check_int("draws", self.draws, 2)
+        check_int("draws", self.draws, 2)
 
     def label(self) -> str:
         return f"{self.net.label()}, B₁ ∈ {{{', '.join(map(str, self.tower1))}}}, B₂ {self.tower2}, K {self.draws}"

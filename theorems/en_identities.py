@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from randnet import DatasetSpec, child
+from randnet.checks import check_int, check_number
 from theorems import _extreme as ex
 from theorems import _torchnets as tn
 from theorems._common import DETERMINISTIC_REALIZATIONS
@@ -57,9 +58,9 @@ class ConvIdentityConfig:
     eps: float = 1e-5
 
     def __post_init__(self) -> None:
-        tn.check_int("c_out", self.c_out)
+        check_int("c_out", self.c_out)
         tn.check_odd_kernel(self.kernel_size)
-        tn.check_int("minibatch", self.minibatch)
+        check_int("minibatch", self.minibatch)
         d = self.dataset
         if min(d.height, d.width) <= 2 * (self.kernel_size // 2):
             raise ValueError(f"the maps ({d.height}×{d.width}) need interior pixels farther than K // 2 = "
@@ -241,8 +242,7 @@ class FoldConfig:
     def __post_init__(self) -> None:
         if self.net.width & (self.net.width - 1):
             raise ValueError(f"EN4 compares R ∈ {ex.ROTATIONS}: the width must be a power of 2, got {self.net.width}")
-        if not (0 <= self.stale < math.inf):
-            raise ValueError(f"stale must be a finite number >= 0, got {self.stale!r}")
+        check_number("stale", self.stale)
 
     def label(self) -> str:
         return f"{self.net.label(rotation=False)}, stale EMAs ({self.stale:g})"
@@ -332,9 +332,9 @@ class ScaleGradConfig:
     f_max: float = 2.0
 
     def __post_init__(self) -> None:
-        tn.check_int("batch", self.batch)
-        tn.check_int("channels", self.channels)
-        tn.check_positive("f_max", self.f_max)
+        check_int("batch", self.batch)
+        check_int("channels", self.channels)
+        check_number("f_max", self.f_max, strict=True)
 
     def label(self) -> str:
         return f"B {self.batch}, C {self.channels}, r = min(S/Q, {self.f_max:g})"
@@ -398,9 +398,8 @@ class RenormConfig:
 
     def __post_init__(self) -> None:
         for name in ("batch", "channels", "upstreams"):
-            tn.check_int(name, getattr(self, name))
-        if not (0 <= self.stale < math.inf):
-            raise ValueError(f"stale must be a finite number >= 0, got {self.stale!r}")
+            check_int(name, getattr(self, name))
+        check_number("stale", self.stale)
 
     def label(self) -> str:
         return f"B {self.batch}, C {self.channels}, {self.upstreams} upstreams, stale {self.stale:g}"
@@ -473,8 +472,8 @@ class ClipConfig:
     outlier: float = 20.0
 
     def __post_init__(self) -> None:
-        tn.check_positive("u_max", self.u_max)
-        tn.check_positive("outlier", self.outlier)
+        check_number("u_max", self.u_max, strict=True)
+        check_number("outlier", self.outlier, strict=True)
 
     def label(self) -> str:
         return f"{self.net.label()}, u_max {self.u_max:g}, outlier ×{self.outlier:g}"
@@ -532,10 +531,10 @@ class RotationConfig:
 
     def __post_init__(self) -> None:
         for c in self.sizes:
-            tn.check_int("sizes", c, 2)
+            check_int("sizes", c, 2)
             if c & (c - 1):
                 raise ValueError(f"EN13 sizes must be powers of 2 (Sylvester–Hadamard), got {c}")
-        tn.check_int("rows", self.rows)
+        check_int("rows", self.rows)
 
     def label(self) -> str:
         return f"C ∈ {{{', '.join(map(str, self.sizes))}}}"
@@ -603,9 +602,8 @@ class MomentScalingConfig:
 
     def __post_init__(self) -> None:
         for name in ("n", "d", "size", "channels", "c_out"):
-            tn.check_int(name, getattr(self, name))
-        if not (1 < self.lambda_max < math.inf):
-            raise ValueError(f"lambda_max must be a finite number > 1, got {self.lambda_max!r}")
+            check_int(name, getattr(self, name))
+        check_number("lambda_max", self.lambda_max, 1.0, strict=True)
 
     def label(self) -> str:
         return f"N {self.n}, d {self.d}; conv {self.size}×{self.size}×{self.channels}→{self.c_out}; λ up to " \
@@ -684,8 +682,8 @@ class ProductBiasConfig:
     spread: int = 10
 
     def __post_init__(self) -> None:
-        tn.check_int("n", self.n, 2)
-        tn.check_int("spread", self.spread)
+        check_int("n", self.n, 2)
+        check_int("spread", self.spread)
         if self.n > 16:
             raise ValueError(f"EN15 enumerates all 2^N subsets: N must be at most 16, got {self.n}")
 
