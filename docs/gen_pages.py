@@ -165,7 +165,7 @@ def config_table(configs: Sequence[Any]) -> list[str]:
     for i, (label, f) in enumerate(zip(labels, flats)):
         lines.append(f"| {i + 1} | {esc(label)} | " + " | ".join(esc(value(f.get(k))) for k in keys) + " |"
                      if keys else f"| {i + 1} | {esc(label)} |")
-    common = {k: v for k, v in flats[0].items() if k not in keys}
+    common = {k: v for k, v in flats[0].items() if k not in keys and v is not None}
     if common:
         lines += ["", "Common to " + ("all: " if len(flats) > 1 else "it: ") +
                   ", ".join(f"{code(k)} = {code(value(v))}" for k, v in common.items()) + "."]
