@@ -259,8 +259,14 @@ class NetConfig:
         return f"{self.norm} C={self.width} L={self.depth} {self.activation}{where}"
 
     def replace(self, **changes) -> "NetConfig":
+        """``dataclasses.replace``, keeping what the changes leave meaningful: a new ``depth`` keeps a common
+        width, and a new ``norm`` other than ``bn`` drops ``batch_size`` (BN's mini-batch setting)."""
         if "depth" in changes and "widths" not in changes and len(set(self.widths)) == 1:
             changes["widths"] = self.widths[0]
+        if "norm" in changes and "batch_size" not in changes:
+            norm = str(changes["norm"])
+            if ":" in norm or parse_norm(norm)[0] != "bn":
+                changes["batch_size"] = None
         return dataclasses.replace(self, **changes)
 
 

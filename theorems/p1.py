@@ -65,17 +65,22 @@ def measure(config: NetConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarr
     power_deficit          ``1 − P(y^l)``
     deficit_error          ``1 − P(y^l) − ⟨ε/(σ_u² + ε)⟩_u``   (0 for every ε, to round-off)
     deficit_first_order    ``⟨ε/σ_u²⟩_u``
+
+    The last two need the normalization units of bn, ln, in or gn: NaN for any other norm (a user's own).
     """
     eps = config.eps
     rows = []
     for (inst_mean_x, inst_var_x), (inst_mean_y, inst_var_y) in layer_moments(config, ss):
         channel_power = np.mean(inst_mean_y ** 2 + inst_var_y, axis=0)
-        var_u, w = unit_variances(config, inst_mean_x, inst_var_x)
-        with np.errstate(divide="ignore"):
-            first_order = w @ (eps / var_u) if eps > 0 else 0.0
         deficit = 1.0 - channel_power.mean()
-        rows.append((channel_power.mean(), np.abs(channel_power - 1).max(), deficit,
-                     deficit - w @ (eps / (var_u + eps)), first_order))
+        if config.base_norm in NORMS:
+            var_u, w = unit_variances(config, inst_mean_x, inst_var_x)
+            with np.errstate(divide="ignore"):
+                first_order = w @ (eps / var_u) if eps > 0 else 0.0
+            deficit_error = deficit - w @ (eps / (var_u + eps))
+        else:  # a user's normalization: its units are unknown, so is the ε-deficit (P1 itself is still measured)
+            first_order = deficit_error = np.nan
+        rows.append((channel_power.mean(), np.abs(channel_power - 1).max(), deficit, deficit_error, first_order))
     keys = ("layer_power", "channel_power_error", "power_deficit", "deficit_error", "deficit_first_order")
     return {k: np.array(v) for k, v in zip(keys, zip(*rows))}
 

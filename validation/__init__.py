@@ -10,7 +10,8 @@
 - :mod:`validation.backends`: where realizations run (processes, Dask); :mod:`validation.blas`: BLAS threads;
 - :mod:`validation.sweepfile` (the TOML format), :mod:`validation.cost` (the cost model), :mod:`validation.sweep`
   (planning and running a sweep, its subcommand);
-- :mod:`validation.cli`: the ``randnet-check`` command.
+- :mod:`validation.cli`: the ``randnet-check`` command;
+- :mod:`validation.testing` (``assert_claim``) and :mod:`validation.pytest_plugin`: claims in a user's own test suite.
 """
 from .blas import stop_idle_spinning
 

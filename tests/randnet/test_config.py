@@ -65,6 +65,17 @@ def test_identity_digest_and_replace():
     assert "ln" in NetConfig(norm="ln").label()
 
 
+@pytest.mark.usefixtures("clean_plugin_registry")
+def test_replacing_the_norm_drops_bns_mini_batch_setting():
+    """``run P1 --norm ln`` replaces the norm of P1's mini-batch BN configuration too: batch_size goes with BN."""
+    mini = NetConfig(widths=8, depth=2, norm="bn", batch_size=2, dataset=DatasetSpec(n=4, height=4, width=4))
+    assert mini.replace(norm="ln").batch_size is None and mini.replace(norm="in+pn").batch_size is None
+    assert mini.replace(norm="bn+pn").batch_size == 2 and mini.replace(eps=1e-5).batch_size == 2
+    assert mini.replace(norm="randnet.examples.rms_norm:rms_norm").batch_size is None
+    with pytest.raises(ValueError, match="batch_size applies to 'bn' only"):
+        mini.replace(norm="ln", batch_size=2)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(depth=0), "depth must be a positive integer"),
     (dict(depth=2.0), "depth must be a positive integer"),

@@ -36,6 +36,16 @@ def test_p1_identity_holds_in_every_layer_and_negative_controls_are_violated(cha
     assert len(p1.negative_controls(config)) == 2 - p1.per_channel(config)
 
 
+@pytest.mark.usefixtures("clean_plugin_registry")
+def test_a_users_norm_is_measured_its_eps_deficit_undefined():
+    """P1 measures P(y^l) of any norm (RMS norm: 1 exactly); the ε-deficit needs a built-in norm's units (NaN)."""
+    config = TINY.replace(norm="randnet.examples.rms_norm:rms_norm")
+    m = _measure(config, 0)
+    assert np.all(np.abs(m["layer_power"] - 1) <= roundoff_tolerance(config))
+    assert np.isnan(m["deficit_error"]).all() and np.isnan(m["deficit_first_order"]).all()
+    assert not p1.hypotheses(config)[0].met
+
+
 def test_measure_agrees_with_a_direct_computation_of_the_layer_power():
     config = TINY.replace(norm="gn", groups=4, eps=1e-3)
     ss = realization_seed(11, 0)
