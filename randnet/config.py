@@ -16,7 +16,7 @@ import numpy as np
 from .activations import ACTIVATIONS, get_activation
 from .datasets import BUILTIN, load_array, make_dataset
 from .distributions import Distribution, parse_distribution
-from .norms import parse_norm
+from .norms import BATCH_NORMS, parse_norm
 from .plugins import register_plugin
 from .proxy import METHODS as PROXY_METHODS
 
@@ -67,13 +67,14 @@ class NetConfig:
 
     widths        ``C^l`` for ``l = 1..depth`` (one int repeats it); ``depth`` the number of layers L
     kernel_size   odd K; ``first_stride`` 1, or 2 as in the paper's first conv
-    norm          ``bn | ln | in | gn | none`` with optional ``+ws`` / ``+pn`` (e.g. ``ln+pn``), or a user's
+    norm          ``bn | ln | in | gn | none`` or one of SPEC-companions §7A's ``bmlv | bmlv_c | lmbv | lmbv_c |
+                  preln | regnorm | regnorm_ln``, with optional ``+ws`` / ``+pn`` (e.g. ``ln+pn``), or a user's
                   normalization ``"package.module:function"`` (:mod:`randnet.plugins`; ``plugin`` keeps the
                   reference so that worker processes register it too)
     groups        G for ``gn`` (must divide every width)
     eps           ε of the normalization (and of PN unless ``pn_eps`` is set)
     activation    φ; weight / gamma / beta: ``ν_ω, ν_γ, ν_β`` (``ω`` is scaled by ``1/sqrt(K² C^{l−1})``)
-    batch_size    mini-batch size for ``bn`` (None: full batch)
+    batch_size    mini-batch size for the norms with batch statistics (``bn``, ``bmlv``, ``lmbv``…; None: full batch)
     proxy_method  ``exact`` (closed form / fine quadrature), ``hermite`` or ``quantile`` (the paper's grid);
                   ``proxy_nodes`` the nodes of the last two
     """
@@ -141,8 +142,9 @@ class NetConfig:
         if self.batch_size is not None:
             if not _positive_int(self.batch_size):
                 raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
-            if base != "bn":
-                raise ValueError(f"batch_size applies to 'bn' only, not to norm {self.norm!r}")
+            if base not in BATCH_NORMS:
+                raise ValueError(f"batch_size applies to the norms with batch statistics ({', '.join(BATCH_NORMS)}) "
+                                 f"only, not to norm {self.norm!r}")
         if self.first_stride not in (1, 2):
             raise ValueError(f"first_stride must be 1 or 2, got {self.first_stride!r}")
         if self.proxy_method not in PROXY_METHODS:

@@ -2,7 +2,8 @@
 
 For ``l = 1 … L``:
 
-    x^l = ω^l ⊛ z^{l−1}                  (periodic conv, Eq. 2)
+    x^l = ω^l ⊛ z^{l−1}                  (periodic conv, Eq. 2; a norm that centres its input — PreLN —
+                                          convolves z^{l−1} − μ_x(z^{l−1}) instead, SPEC-companions §7A.2)
     y^l = (x^l − μ(x^l)) / σ(x^l)         (normalization, Eq. 3)
     z^l = φ(γ^l ⊙ y^l + β^l)              (activation, Eq. 4)   or Proxy Norm's Eq. 7 for ``+pn``
 
@@ -23,7 +24,7 @@ from .config import NetConfig
 from .conv import periodic_conv
 from .kernels import InstanceMoments, layer_moments, normalize_activate
 from .proxy import proxy_statistics
-from .norms import weight_standardize
+from .norms import centre_input, centres_input, weight_standardize
 from .stats import channel_moments, input_moments, linearity_residual, power_decomposition, power_terms
 
 
@@ -88,19 +89,21 @@ def data_assumption(data: np.ndarray) -> tuple[bool, str]:
 def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | None = None) -> Iterator[Layer]:
     """Stream the layers of one realization; each :class:`Layer` is released when the caller drops it.
 
-    The conv is :func:`randnet.periodic_conv`; the normalization, affine step, activation (or Proxy Norm)
+    The conv is :func:`randnet.periodic_conv` (of the input centred over ``(h, w, c)`` when the norm centres its
+    input, :func:`randnet.norms.centres_input`); the normalization, affine step, activation (or Proxy Norm)
     and the layer's instance moments are one fused pass (:func:`randnet.kernels.normalize_activate`).
     """
     act = get_activation(config.activation)
     dt = config.np_dtype
     z = np.ascontiguousarray((draw_data(config, ss) if data is None else data).astype(dt))
     pn_eps = config.eps if config.pn_eps is None else config.pn_eps
+    centring = centres_input(config.base_norm)
     for l in range(1, config.depth + 1):
         p = sample_layer(config, ss, l, z.shape[-1])
         w = p.weight
         if config.weight_standardized:
             w = (weight_standardize(w) / np.sqrt(w.shape[0] * w.shape[1] * w.shape[2])).astype(dt)
-        x = periodic_conv(z, w)
+        x = periodic_conv(centre_input(z) if centring else z, w)
         if l == 1 and config.first_stride == 2:
             x = np.ascontiguousarray(x[:, ::2, ::2, :])
         proxy = (proxy_statistics(p.gamma, p.beta, act, pn_eps, config.proxy_method, config.proxy_nodes)
