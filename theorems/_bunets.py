@@ -151,22 +151,24 @@ class PanelConfig(NetSpec):
 @dataclass(frozen=True)
 class Realization:
     """``x``: ``(2, B, C_in, *spatial)`` holding ``X`` and ``X'``; ``labels`` ``(B,)``; ``weights[l]`` of layer ``l``
-    (``weights[0]`` is ``W^0`` of the residual net's input map); ``readout`` ``V`` ``(CLASSES, width)``."""
+    (``weights[0]`` is ``W^0`` of the residual net's input map); ``readout`` ``V`` ``(CLASSES, width)``; ``offset``
+    the inputs' shared ``m``."""
 
     x: torch.Tensor
     labels: torch.Tensor
     weights: tuple[torch.Tensor, ...]
     readout: torch.Tensor
+    offset: torch.Tensor
 
 
-def sample_inputs(spec: NetSpec, gen: torch.Generator, batch: int | None = None) -> torch.Tensor:
-    """``(2, B, C_in, *spatial)``: ``X = m + ξ`` and ``X' = X + δ sd(X) Ξ`` (module doc)."""
+def sample_inputs(spec: NetSpec, gen: torch.Generator, batch: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(2, B, C_in, *spatial)``: ``X = m + ξ`` and ``X' = X + δ sd(X) Ξ`` (module doc), and the offset ``m``."""
     b = spec.batch if batch is None else batch
     shape = (spec.input_dim,) + ((spec.spatial,) * 2 if spec.conv else ())
     m = torch.randn(shape, generator=gen, dtype=tn.DTYPE)
     x = m + torch.randn((b,) + shape, generator=gen, dtype=tn.DTYPE)
     noise = torch.randn((b,) + shape, generator=gen, dtype=tn.DTYPE)
-    return torch.stack([x, x + spec.delta * x.std(unbiased=False) * noise])
+    return torch.stack([x, x + spec.delta * x.std(unbiased=False) * noise]), m
 
 
 def sample_weights(spec: NetSpec, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
@@ -184,12 +186,12 @@ def sample_weights(spec: NetSpec, gen: torch.Generator) -> tuple[torch.Tensor, .
 def sample(spec: NetSpec, ss: np.random.SeedSequence, batch: int | None = None) -> Realization:
     """One realization of ``spec`` (module doc for the seeding); ``batch`` overrides ``spec.batch`` for the data."""
     b = spec.batch if batch is None else batch
-    x = sample_inputs(spec, tn.generator(child(ss, 0)), b)
+    x, m = sample_inputs(spec, tn.generator(child(ss, 0)), b)
     wgen = tn.generator(child(ss, 1))
     weights = sample_weights(spec, wgen)
     readout = torch.randn(CLASSES, spec.width, generator=wgen, dtype=tn.DTYPE) / math.sqrt(spec.width)
     labels = torch.randint(CLASSES, (b,), generator=tn.generator(child(ss, 2)))
-    return Realization(x, labels, weights, readout)
+    return Realization(x, labels, weights, readout, m)
 
 
 # -- forward and backward -------------------------------------------------------------------------------------

