@@ -222,12 +222,12 @@ OTHERS = ("bmlv", "regnorm", "none", "lmbv")
 
 
 def growth_configs(mode: str) -> list[GrowthConfig]:
-    """B = width/8 throughout. quick: BN, PreLN, LN at widths 512 and 2048, BMLV, RegNorm, none, LMBV at 256 and
+    """B = width/8 throughout. quick: BN, PreLN, LN at widths 512 and 2048, BMLV, RegNorm, none, LMBV at 128 and
     1024 (the quick suite's budget), depth 10 (= the cheap configuration's first 10 layers); full: every norm at
     widths 512, 2048, 8192 (B up to 1024), depth 14."""
     net = dict(input_dim=256, delta=GROWTH_DELTA, batch_per_width=0.125)
     if mode == "quick":
-        groups = [(WIDEST, (512, 2048)), (OTHERS, (256, 1024))]
+        groups = [(WIDEST, (512, 2048)), (OTHERS, (128, 1024))]
         return [GrowthConfig(width=w, depth=10, norms=norms, **net) for norms, widths in groups for w in widths]
     return [GrowthConfig(width=w, depth=14, norms=WIDEST + OTHERS, **net) for w in (512, 2048, 8192)]
 
@@ -240,7 +240,7 @@ register(Claim(
               "not covered by the simple theory (open item of SPEC-companions §7C).",
     configs=growth_configs, hypotheses=growth_hypotheses, measure=growth_measure, comparisons=growth_comparisons,
     negative_controls=growth_negative_controls, reported=("rho",), sweep="width",
-    realizations={"quick": 10, "full": 20},
+    realizations={"quick": 12, "full": 20},
 ))
 
 
