@@ -109,8 +109,12 @@ def correlation_comparisons(config: CorrelationConfig) -> list[Comparison]:
 
 
 def correlation_negative_controls(config: CorrelationConfig) -> list[Comparison]:
-    return [_single("ln_fastest", ">=", MARGIN, f"false: LN decorrelates fastest (c_ln ≤ min of the others − {MARGIN})"),
-            _single("lmbv_tracks_bn", ">=", 0.0, f"false: LMBV tracks BN (|c_lmbv − c_bn| ≤ {TRACK}·|c_ln − c_bn|)")]
+    """With an odd φ (HYPOTHESIS NOT MET) every norm decorrelates alike, so "LMBV tracks BN" is no longer false there."""
+    out = [_single("ln_fastest", ">=", MARGIN, f"false: LN decorrelates fastest (c_ln ≤ min of the others − {MARGIN})")]
+    if all(h.met for h in relu_like_hypotheses(config)[:1]):
+        out.append(_single("lmbv_tracks_bn", ">=", 0.0,
+                           f"false: LMBV tracks BN (|c_lmbv − c_bn| ≤ {TRACK}·|c_ln − c_bn|)"))
+    return out
 
 
 def correlation_configs(mode: str) -> list[CorrelationConfig]:
@@ -209,11 +213,16 @@ def growth_comparisons(config: GrowthConfig) -> list[Comparison]:
 
 
 def growth_negative_controls(config: GrowthConfig) -> list[Comparison]:
+    """The rates swapped between the classes, for the first centred and the first uncentred norm of the panel
+    (BN and LN where present: "χ = 1 for BN", "χ = π/(π−1) for LN")."""
+    asserted = [n for n in config.norms if n not in REPORTED_ONLY]
+    centred = next((n for n in asserted if n in bu.CENTRED), None)
+    uncentred = next((n for n in asserted if n not in bu.CENTRED), None)
     out = []
-    if "bn" in config.norms:
-        out.append(_rho("bn", "==", 1.0, UNCENTRED_TOL, "false: χ = 1 for BN"))
-    if "ln" in config.norms:
-        out.append(_rho("ln", "==", bu.CHI, CENTRED_TOL * bu.CHI, "false: χ = π/(π−1) for LN"))
+    if centred:
+        out.append(_rho(centred, "==", 1.0, UNCENTRED_TOL, f"false: χ = 1 for {centred}"))
+    if uncentred:
+        out.append(_rho(uncentred, "==", bu.CHI, CENTRED_TOL * bu.CHI, f"false: χ = π/(π−1) for {uncentred}"))
     return out
 
 
