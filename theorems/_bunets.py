@@ -386,3 +386,33 @@ def regularizer_identities(batch: int, units: int, gen: torch.Generator) -> dict
                 power_B=power["B"], power_A=power["A"] - float((t ** 2).mean()),
                 bound_B=r["B"] / math.sqrt(r_var["B"]), bound_A=(r["A"] - float((t ** 2).mean())) / math.sqrt(r_var["A"]),
                 R_var_B_zero=float(regularizer(moved, "B", batch_var=True)), R_A_offset=float(regularizer(offset, "A")))
+
+
+# -- Hessian spectra (BU9) -------------------------------------------------------------------------------------
+def lanczos_extremes(loss: torch.Tensor, params: list[torch.Tensor], iterations: int,
+                     gen: torch.Generator) -> np.ndarray:
+    """Ritz values (ascending) of the Hessian of ``loss`` with respect to ``params`` after ``iterations`` Lanczos steps
+    with full reorthogonalization, on Hessian-vector products by double backward (Ghorbani et al. 2019): they
+    approximate the extreme eigenvalues, the outliers first."""
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    n = flat.numel()
+    m = min(iterations, n)
+    basis = torch.zeros(m, n, dtype=tn.DTYPE)
+    q = torch.randn(n, generator=gen, dtype=tn.DTYPE)
+    q = q / q.norm()
+    alphas, betas = [], []
+    for j in range(m):
+        basis[j] = q
+        hv = torch.cat([h.reshape(-1) for h in torch.autograd.grad(flat @ q, params, retain_graph=True)])
+        alpha = float(hv @ q)
+        hv = hv - basis[:j + 1].T @ (basis[:j + 1] @ hv)
+        hv = hv - basis[:j + 1].T @ (basis[:j + 1] @ hv)   # twice is enough (Kahan–Parlett)
+        alphas.append(alpha)
+        beta = float(hv.norm())
+        if j == m - 1 or beta < 1e-12 * max(1.0, abs(alpha)):
+            break
+        betas.append(beta)
+        q = hv / beta
+    t = np.diag(alphas) + np.diag(betas[:len(alphas) - 1], 1) + np.diag(betas[:len(alphas) - 1], -1)
+    return np.linalg.eigvalsh(t)
