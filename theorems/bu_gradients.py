@@ -38,7 +38,7 @@ from scipy import stats
 from randnet import child
 from theorems import _bunets as bu
 from theorems import _torchnets as tn
-from theorems.base import Claim, Comparison, Hypothesis, register
+from theorems.base import Claim, Comparison, Hypothesis, OutOfScope, register, register_out_of_scope
 
 KAPPA_TOL = 0.03
 """|κ̂ − π/(π−1)| allowed at finite width and batch (2 % of χ): FC width 512 measures within 0.01, the conv nets of
@@ -435,7 +435,7 @@ def hessian_negative_controls(config: HessianConfig) -> list[Comparison]:
 
 register(Claim(
     key="BU9",
-    title="Hessian spectra after 50 steps: LN has the outliers (λ_1/λ_10 largest); BN the largest λ_max at init",
+    title="Hessian spectra: after 50 steps LN has the outliers (λ_1/λ_10 largest); at init BN's λ_max exceeds LN's",
     statement="Nets without skips, 50 full-batch steps at the best learning rate of a grid (per norm): λ_1/λ_10 "
               "of the loss Hessian is largest for LN, and at initialization BN's λ_max exceeds LN's and RegNorm's — "
               f"each a ranking that must hold in ≥ {STABLE:.0%} of the realizations (Clopper–Pearson): an unstable "
@@ -450,4 +450,14 @@ register(Claim(
     hypotheses=lambda c: [relu_hypothesis(c)], measure=hessian_measure, comparisons=hessian_comparisons,
     negative_controls=hessian_negative_controls, reported=("ratio", "lambda_max_init"),
     realizations={"quick": 3, "full": 40},
+))
+
+
+# -- BU10 (not checked) --------------------------------------------------------------------------------------
+register_out_of_scope(OutOfScope(
+    key="BU10",
+    title="Train/test statistics and batch size (Table 3, \"Batch-Train\")",
+    reason="a performance claim (test accuracy of trained networks on real data with population against minibatch "
+           "statistics): out of scope for a simulator of random networks at initialization; only a synthetic proxy "
+           "would be possible (SPEC-companions §7A.5 BU10), and none is claimed here.",
 ))

@@ -191,6 +191,12 @@ def _registry() -> dict:
     return theorems.REGISTRY
 
 
+def _out_of_scope() -> dict:
+    import theorems
+
+    return theorems.OUT_OF_SCOPE
+
+
 def _claim(key: str):
     registry = _registry()
     if key not in registry:
@@ -207,16 +213,21 @@ def cmd_list(args: argparse.Namespace) -> int:
         c = registry[key]
         extra = f"  [sweep: {c.sweep}]" if c.sweep else ""
         print(f"{key:<{width}}  {c.title}{extra}")
+    for key, entry in sorted(_out_of_scope().items()):
+        print(f"{key:<{width}}  {entry.title}  [out of scope, not checked: {entry.reason}]")
     return 0
 
 
-def _run_and_report(claims, configs_for, args, out: Path) -> int:
-    """Run each claim, draw its plots and add it to the report in ``out``; returns the number of errors."""
+def _run_and_report(claims, configs_for, args, out: Path, not_checked=()) -> int:
+    """Run each claim, draw its plots and add it to the report in ``out`` (with the out-of-scope entries
+    ``not_checked`` listed); returns the number of errors."""
     from .engine import run_claim
     from .plots import draw
     from .report import Report
 
     report = Report(out, mode=args.mode, seed=args.seed, command=["randnet-check", *args.argv])
+    for entry in not_checked:
+        report.add_out_of_scope(entry)
     errors = 0
     for n, claim in enumerate(claims, 1):
         print(f"[{n}/{len(claims)}] {claim.key}: {claim.title}", file=sys.stderr)
@@ -262,12 +273,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_suite(args: argparse.Namespace) -> int:
-    registry = _registry()
-    keys = sorted(registry) if args.only is None else list(args.only)
-    unknown = [k for k in keys if k not in registry]
+    registry, outside = _registry(), _out_of_scope()
+    keys = sorted(registry) + sorted(outside) if args.only is None else list(args.only)
+    unknown = [k for k in keys if k not in registry and k not in outside]
     if unknown:
         raise UserError(f"unknown claim(s) {', '.join(unknown)}; available: {', '.join(sorted(registry))}")
-    return 3 if _run_and_report([registry[k] for k in keys], lambda _: None, args, Path(args.out)) else 0
+    return 3 if _run_and_report([registry[k] for k in keys if k in registry], lambda _: None, args, Path(args.out),
+                                [outside[k] for k in keys if k in outside]) else 0
 
 
 def _demo_groups(width: int) -> int:
@@ -353,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("configuration overrides")
     g.add_argument("--widths", type=positive_ints, help="widths C, comma-separated: one configuration per width")
     g.add_argument("--depth", type=positive_int, help="number of layers L")
-    g.add_argument("--norm", type=norm_spec, help="bn | ln | in | gn | none, optionally +ws / +pn, or your own "
+    g.add_argument("--norm", type=norm_spec, help="bn | ln | in | gn | none | bmlv | bmlv_c | lmbv | lmbv_c | preln | "
+                                                  "regnorm | regnorm_ln, optionally +ws / +pn, or your own "
                                                   "normalization as package.module:function")
     g.add_argument("--groups", type=positive_int, help="G for gn")
     g.add_argument("--activation", type=_checked(randnet.get_activation),
@@ -392,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "bound ρ^{l−1}, its instance variability against IN's (0) and its distance to "
                                    "BN's power profile. No verdict.")
     p.add_argument("reference", metavar="MODULE:FUNCTION", type=norm_spec,
-                   help="e.g. randnet.examples.rms_norm:rms_norm (must be importable: installed or on PYTHONPATH)")
+                   help="e.g. randnet.examples.rms_norm:rms_norm (must be importable: installed or on PYTHONPATH), "
+                        "or a built-in normalization's name (e.g. bmlv, preln)")
     _common(p, None, "output folder (default runs/diagnose-NAME)")
     p.add_argument("--width", type=positive_int, help="C (default: 64 quick, 1024 full)")
     p.add_argument("--depth", type=positive_int, help="L (default: 24 quick, 50 full)")

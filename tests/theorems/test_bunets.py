@@ -164,3 +164,26 @@ def test_regularizer_readings_and_identities():
     assert ids["bound_B"] <= 1 and ids["bound_A"] <= 1 and ids["R_A_offset"] > 4 and ids["R_var_B_zero"] > 1e-3
     with pytest.raises(ValueError, match="reading"):
         bu.layer_standardize(h, "C")
+
+
+def test_lanczos_extremes_match_the_exact_hessian():
+    """A net of ~150 parameters: the Ritz values' extremes are the exact Hessian's (torch.autograd.functional)."""
+    from theorems.bu_gradients import HessianConfig, _hessian_loss
+    spec = HessianConfig(width=6, depth=3, batch=16, input_dim=4, norms=("bn", "ln"))
+    real = bu.sample(spec, realization_seed(0, 0))
+    labels = real.labels
+    params = [p.clone().requires_grad_() for p in (*real.weights, real.readout)]
+    shapes = [p.shape for p in params]
+
+    def flat_loss(theta):
+        parts, i = [], 0
+        for s in shapes:
+            parts.append(theta[i:i + int(np.prod(s))].reshape(s))
+            i += int(np.prod(s))
+        return _hessian_loss(spec, parts, real.x[:1], labels, "bn")
+
+    theta = torch.cat([p.detach().reshape(-1) for p in params])
+    exact = np.linalg.eigvalsh(torch.autograd.functional.hessian(flat_loss, theta).numpy())
+    ritz = bu.lanczos_extremes(_hessian_loss(spec, params, real.x[:1], labels, "bn"), params, 60,
+                               torch.Generator().manual_seed(1))
+    assert_close([ritz[-1], ritz[-2], ritz[0]], [exact[-1], exact[-2], exact[0]], rtol=1e-8, atol=1e-10)

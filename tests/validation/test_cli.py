@@ -128,3 +128,9 @@ def test_override_other_configs():
     panel = Panel(NetConfig(widths=16, depth=4))
     configs, ignored = override(panel, {"widths": (8,), "depth": 2, "eps": 0.1})
     assert ignored == set() and configs == [Panel(NetConfig(widths=8, depth=2), eps=0.1)]
+
+
+def test_list_names_the_out_of_scope_entries(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "BU10" in out and "[out of scope, not checked:" in out and "BU3 " in out
