@@ -384,7 +384,8 @@ def regularizer_identities(batch: int, units: int, gen: torch.Generator) -> dict
                 R_B_single=float(regularizer(one, "B")),
                 R_A_single=float(regularizer(one, "A")) / (1 + float(t[0]) ** 2),
                 power_B=power["B"], power_A=power["A"] - float((t ** 2).mean()),
-                bound_B=r["B"] / math.sqrt(r_var["B"]), bound_A=(r["A"] - float((t ** 2).mean())) / math.sqrt(r_var["A"]),
+                bound_B=r["B"] / math.sqrt(r_var["B"]),
+                bound_A=(r["A"] - float((t ** 2).mean())) / math.sqrt(r_var["A"]),
                 R_var_B_zero=float(regularizer(moved, "B", batch_var=True)), R_A_offset=float(regularizer(offset, "A")))
 
 

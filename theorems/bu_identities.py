@@ -162,8 +162,9 @@ def identity_measure(config: IdentityConfig, ss: np.random.SeedSequence) -> dict
 
 
 def identity_comparisons(config: IdentityConfig) -> list[Comparison]:
-    return [Comparison("invariance", "<=", 0.0, TOL, "exact", "the invariances of Table 1's normalizers (largest change)",
-                       cells=list(INVARIANCES), cell_name="invariance"),
+    return [Comparison("invariance", "<=", 0.0, TOL, "exact",
+                       "the invariances of Table 1's normalizers (largest change)", cells=list(INVARIANCES),
+                       cell_name="invariance"),
             Comparison("identity", "<=", 0.0, TOL, "exact", "the moment identities (largest violation)",
                        cells=list(IDENTITIES), cell_name="identity"),
             Comparison("kappa", "<=", KAPPA_BOUND, 0.0, "exact", "the data's condition number κ stays within the "
