@@ -39,8 +39,12 @@ def _divisor(x, kind):
 
 
 def _tol_for(kind, *arrays):
-    """64 ε (1 + max|x| / smallest denominator) over the arrays: normalizing loses about κ ε in absolute accuracy."""
-    return 64 * FLOAT64_EPS * (1 + max(float(np.abs(x).max()) / _divisor(x, kind) for x in arrays))
+    """64 ε (1 + κ)(1 + max|y|), κ = max|x| / smallest denominator over the arrays: the centred values carry an
+    absolute error ~κε in units of the denominator, and the denominator a relative error ~κε, which the output
+    ``y`` multiplies."""
+    kappa = max(float(np.abs(x).max()) / _divisor(x, kind) for x in arrays)
+    size = max(float(np.abs(normalize(x, kind)).max()) for x in arrays)
+    return 64 * FLOAT64_EPS * (1 + kappa) * (1 + size)
 
 
 def _well_spread(x):
