@@ -108,8 +108,8 @@ class NetSpec:
 
     @property
     def d_max(self) -> float:
-        """d_max of §7A.3 for this δ (0.1 for δ = 0.05, 1e-3 for δ = 1e-4; else 2000 δ², the same ratio)."""
-        return D_MAX.get(self.delta, 2000 * self.delta ** 2 if self.delta < 0.01 else 40 * self.delta ** 2)
+        """d_max of §7A.3: 0.1 for the correlation curves' δ (≥ 0.01, e.g. 0.05), 1e-3 for growth rates (δ < 0.01)."""
+        return D_MAX[0.05] if self.delta >= 0.01 else D_MAX[1e-4]
 
     def net_label(self) -> str:
         kind = f"conv K={self.kernel_size} {self.spatial}×{self.spatial}" if self.conv else "FC"
