@@ -4,10 +4,12 @@
   (``claim.configs(mode)``, flattened ``describe()``), their hypotheses (``claim.hypotheses``), comparisons and
   negative controls (``claim.comparisons`` / ``claim.negative_controls``: labels, quantities, relations,
   predictions, tolerances, modes, cells);
-- :func:`claims_table`: the list of claims, by paper, linking to their pages;
+- :func:`out_of_scope_section`: for a statement listed as not checked (``theorems.OUT_OF_SCOPE``), why;
+- :func:`claims_table`: the list of claims (and out-of-scope entries), by paper, linking to their pages;
 - :func:`cli_reference`: every subcommand of ``randnet-check`` from :func:`validation.cli.build_parser`;
 - :func:`api_page`: the API reference page of a package (one ``:::`` block per public module);
-- :func:`missing_prose`: the registered claims without a hand-written page ``docs/claims/KEY.md``.
+- :func:`missing_prose`: the registered claims (and out-of-scope entries) without a hand-written page
+  ``docs/claims/KEY.md``.
 
 ``docs/hooks.py`` runs these during ``mkdocs build``; ``tests/docs`` runs them without MkDocs. Plain functions
 returning Markdown; nothing here imports MkDocs.
@@ -25,7 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from theorems.base import REGISTRY, RUN_MODES, Claim, Comparison
+from theorems.base import OUT_OF_SCOPE, REGISTRY, RUN_MODES, Claim, Comparison, OutOfScope
 from validation.configs import differing, distinct_labels, flatten
 
 DOCS = Path(__file__).resolve().parent
@@ -61,9 +63,15 @@ def paper(key: str) -> str:
     return OTHER_PAPER
 
 
+def listed() -> list[str]:
+    """The keys that have a page: the registered claims and the statements listed as out of scope."""
+    return [*REGISTRY, *OUT_OF_SCOPE]
+
+
 def claims_by_paper(keys: Iterable[str] | None = None) -> list[tuple[str, list[str]]]:
-    """``[(paper, [keys in natural order])]`` in the order of :data:`PAPERS`, empty papers left out."""
-    keys = sorted(REGISTRY if keys is None else keys, key=natural_key)
+    """``[(paper, [keys in natural order])]`` in the order of :data:`PAPERS`, empty papers left out (default keys:
+    :func:`listed`)."""
+    keys = sorted(listed() if keys is None else keys, key=natural_key)
     titles = [t for t, _ in PAPERS] + [OTHER_PAPER]
     return [(t, ks) for t in titles if (ks := [k for k in keys if paper(k) == t])]
 
@@ -73,8 +81,8 @@ def prose_path(key: str) -> Path:
 
 
 def missing_prose(keys: Iterable[str] | None = None) -> list[str]:
-    """Registered claims (or ``keys``) without a hand-written page."""
-    return [k for k in sorted(REGISTRY if keys is None else keys, key=natural_key) if not prose_path(k).exists()]
+    """Registered claims and out-of-scope entries (or ``keys``) without a hand-written page."""
+    return [k for k in sorted(listed() if keys is None else keys, key=natural_key) if not prose_path(k).exists()]
 
 
 def kind(claim: Claim) -> str:
@@ -228,22 +236,43 @@ def claim_section(claim: Claim) -> str:
     return "\n".join(lines)
 
 
+def out_of_scope_section(entry: OutOfScope) -> str:
+    """The generated part of the page of a statement listed as not checked (:class:`theorems.base.OutOfScope`)."""
+    return "\n".join([
+        GENERATED_HEADING, "",
+        "*Generated from the list of statements not checked (`theorems.OUT_OF_SCOPE`) when the documentation is "
+        "built.*", "",
+        f"- **Title:** {esc(entry.title)}", "- **Kind:** out of scope — not a checked claim: no configuration, "
+        "comparison or negative control; `randnet-check run` does not know it, `randnet-check list` and the "
+        "report of `randnet-check suite` name it as out of scope",
+        f"- **Why:** {esc(entry.reason)}", ""])
+
+
+def generated_section(key: str) -> str:
+    """The generated part of the page of ``key``: a registered claim's, or an out-of-scope entry's."""
+    return claim_section(REGISTRY[key]) if key in REGISTRY else out_of_scope_section(OUT_OF_SCOPE[key])
+
+
 def claim_page(key: str) -> str:
-    """The whole page of claim ``key``: its prose (or a placeholder saying it is missing) and the generated part."""
-    claim = REGISTRY[key]
+    """The whole page of ``key`` (:func:`listed`): its prose (or a placeholder saying it is missing) and the
+    generated part."""
+    title = REGISTRY[key].title if key in REGISTRY else OUT_OF_SCOPE[key].title
     path = prose_path(key)
     prose = path.read_text(encoding="utf-8") if path.exists() else (
-        f"# {key} — {claim.title}\n\n!!! warning \"No prose yet\"\n    This claim has no hand-written page: "
+        f"# {key} — {title}\n\n!!! warning \"No prose yet\"\n    This claim has no hand-written page: "
         f"write `docs/claims/{key}.md`.\n")
-    return prose.rstrip() + "\n\n" + claim_section(claim)
+    return prose.rstrip() + "\n\n" + generated_section(key)
 
 
 def claims_table() -> str:
-    """The list of registered claims by paper: key (linked), title, kind, realizations."""
+    """The list of registered claims (and out-of-scope entries) by paper: key (linked), title, kind, realizations."""
     lines = []
     for title, keys in claims_by_paper():
         lines += [f"### {title}", "", "| claim | title | kind | realizations (quick / full) |", "|---|---|---|---|"]
         for k in keys:
+            if k in OUT_OF_SCOPE:
+                lines.append(f"| [{k}]({k}.md) | {esc(OUT_OF_SCOPE[k].title)} | out of scope (not checked) | — |")
+                continue
             c = REGISTRY[k]
             lines.append(f"| [{k}]({k}.md) | {esc(c.title)} | {kind(c).split(' (')[0]} | "
                          f"{c.realizations['quick']} / {c.realizations['full']} |")

@@ -1,12 +1,14 @@
 """MkDocs hooks: the generated pages of the site (``docs/gen_pages.py``), built from the code on every build.
 
-- ``on_config``: the claim pages in the navigation (by paper, from ``theorems.REGISTRY``); MathJax from a local
+- ``on_config``: the claim pages in the navigation (by paper, from ``theorems.REGISTRY`` and the statements listed
+  as out of scope, ``theorems.OUT_OF_SCOPE``); MathJax from a local
   copy instead of the CDN when ``RANDNET_DOCS_MATHJAX`` names one (an offline build, e.g. for a headless
   browser without network: ``npm install mathjax@3`` then ``RANDNET_DOCS_MATHJAX=node_modules/mathjax/es5``);
-- ``on_files``: a page per registered claim (its hand-written ``docs/claims/KEY.md``, or a placeholder and a
-  **warning** — an error under ``mkdocs build --strict`` — when there is none), the CLI reference and the API
-  pages; hand-written claim pages of claims not registered (yet) are left out of the site;
-- ``on_page_markdown``: each claim page gets its generated section; the claims index its table.
+- ``on_files``: a page per registered claim and out-of-scope entry (its hand-written ``docs/claims/KEY.md``, or a
+  placeholder and a **warning** — an error under ``mkdocs build --strict`` — when there is none), the CLI reference
+  and the API pages; hand-written claim pages of claims not registered (yet) are left out of the site;
+- ``on_page_markdown``: each claim page gets its generated section (an out-of-scope entry: why it is not
+  checked); the claims index its table.
 """
 from __future__ import annotations
 
@@ -63,7 +65,7 @@ def on_config(config):
 
 
 def on_files(files, config):
-    registered = set(gen.REGISTRY)
+    registered = set(gen.listed())
     unregistered = []
     for f in list(files):
         stem = Path(f.src_uri).stem
@@ -87,8 +89,8 @@ def on_files(files, config):
 def on_page_markdown(markdown, page, config, files):
     src = page.file.src_uri
     key = Path(src).stem
-    if src.startswith("claims/") and key in gen.REGISTRY and not page.file.generated_by:
-        return markdown.rstrip() + "\n\n" + gen.claim_section(gen.REGISTRY[key])
+    if src.startswith("claims/") and key in gen.listed() and not page.file.generated_by:
+        return markdown.rstrip() + "\n\n" + gen.generated_section(key)
     if src == "claims/index.md":
         if CLAIMS_TABLE not in markdown:
             log.warning(f"claims/index.md lacks the marker {CLAIMS_TABLE}: no claim table")

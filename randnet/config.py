@@ -17,7 +17,7 @@ from .checks import check_int, check_number, is_int
 from .datasets import BUILTIN, CIFAR10_BIN, CROP_LIMITS, check_crop, load_array, load_cifar10_bin, make_dataset, \
     parse_source
 from .distributions import Distribution, parse_distribution
-from .norms import parse_norm
+from .norms import BATCH_NORMS, parse_norm
 from .plugins import register_plugin
 from .proxy import METHODS as PROXY_METHODS
 
@@ -91,13 +91,14 @@ class NetConfig:
 
     widths        ``C^l`` for ``l = 1..depth`` (one int repeats it); ``depth`` the number of layers L
     kernel_size   odd K; ``first_stride`` 1, or 2 as in the paper's first conv
-    norm          ``bn | ln | in | gn | none`` with optional ``+ws`` / ``+pn`` (e.g. ``ln+pn``), or a user's
+    norm          ``bn | ln | in | gn | none`` or one of SPEC-companions §7A's ``bmlv | bmlv_c | lmbv | lmbv_c |
+                  preln | regnorm | regnorm_ln``, with optional ``+ws`` / ``+pn`` (e.g. ``ln+pn``), or a user's
                   normalization ``"package.module:function"`` (:mod:`randnet.plugins`; ``plugin`` keeps the
                   reference so that worker processes register it too)
     groups        G for ``gn`` (must divide every width)
     eps           ε of the normalization (and of PN unless ``pn_eps`` is set: :attr:`proxy_eps`)
     activation    φ; weight / gamma / beta: ``ν_ω, ν_γ, ν_β`` (``ω`` is scaled by ``1/sqrt(K² C^{l−1})``)
-    batch_size    mini-batch size for ``bn`` (None: full batch)
+    batch_size    mini-batch size for the norms with batch statistics (``bn``, ``bmlv``, ``lmbv``…; None: full batch)
     proxy_method  ``exact`` (closed form / fine quadrature), ``hermite`` or ``quantile`` (the paper's grid);
                   ``proxy_nodes`` the nodes of the last two
     backend       where the forward pass runs: ``numba`` (numpy/numba on the CPU) or ``torch``
@@ -169,8 +170,9 @@ class NetConfig:
         set_("dtype", str(self.dtype))
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size)
-            if base != "bn":
-                raise ValueError(f"batch_size applies to 'bn' only, not to norm {self.norm!r}")
+            if base not in BATCH_NORMS:
+                raise ValueError(f"batch_size applies to the norms with batch statistics ({', '.join(BATCH_NORMS)}) "
+                                 f"only, not to norm {self.norm!r}")
         if self.first_stride not in (1, 2):
             raise ValueError(f"first_stride must be 1 or 2, got {self.first_stride!r}")
         if self.proxy_method not in PROXY_METHODS:
@@ -260,12 +262,13 @@ class NetConfig:
 
     def replace(self, **changes) -> "NetConfig":
         """``dataclasses.replace``, keeping what the changes leave meaningful: a new ``depth`` keeps a common
-        width, and a new ``norm`` other than ``bn`` drops ``batch_size`` (BN's mini-batch setting)."""
+        width, and a new ``norm`` without batch statistics (not in :data:`randnet.norms.BATCH_NORMS`) drops
+        ``batch_size`` (the mini-batch setting)."""
         if "depth" in changes and "widths" not in changes and len(set(self.widths)) == 1:
             changes["widths"] = self.widths[0]
         if "norm" in changes and "batch_size" not in changes:
             norm = str(changes["norm"])
-            if ":" in norm or parse_norm(norm)[0] != "bn":
+            if ":" in norm or parse_norm(norm)[0] not in BATCH_NORMS:
                 changes["batch_size"] = None
         return dataclasses.replace(self, **changes)
 

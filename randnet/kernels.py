@@ -5,7 +5,10 @@ affine map ``y = (x − m[n, c]) / s[n, c]``, ``s = sqrt(Var + ε)``, whose ``m,
 combinations of the instance moments ``μ_{x,c}(x), σ_{x,c}(x)²`` (law of total variance):
 
 - ``in``: the instance moments themselves;  ``ln`` / ``gn``: pooled over the channels of the input (group);
-- ``bn``: pooled over the inputs (of each mini-batch);  ``none``: ``m = 0, s = 1``.
+- ``bn``: pooled over the inputs (of each mini-batch);  ``none``: ``m = 0, s = 1``;
+- ``bmlv`` / ``lmbv``: the mean of one pooling and the variance of the other; their ``_c`` variants the variance of
+  the instance moments shifted by that mean (``var(x − m)``: instance means ``μ_{x,c} − m``, variances unchanged);
+- ``preln`` / ``regnorm``: ``m = 0``, the input's variance;  ``regnorm_ln``: as ``ln``.
 
 :func:`normalize_activate` therefore reads ``x`` twice: once for its instance moments
 (:func:`randnet.stats.instance_moments`), once in :func:`_layer_kernel`, which writes ``y`` and
@@ -30,7 +33,7 @@ from .norms import normalize
 from .stats import as_nhwc, channel_moments, input_moments, instance_moments
 
 NUMBA_OPTS = dict(cache=True)
-FUSED_NORMS = ("bn", "ln", "in", "gn", "none")
+FUSED_NORMS = ("bn", "ln", "in", "gn", "none", "bmlv", "bmlv_c", "lmbv", "lmbv_c", "preln", "regnorm", "regnorm_ln")
 _SQRT2 = math.sqrt(2.0)
 
 
@@ -172,6 +175,41 @@ def _pair_kernel(y, z, out):
 
 
 # -- the layer step ----------------------------------------------------------------------
+def _batch_pooled(inst_mean: np.ndarray, inst_var: np.ndarray, batch_size: int | None,
+                  fn) -> tuple[np.ndarray, np.ndarray]:
+    """``fn(inst_mean, inst_var) -> (mean, var)`` (each broadcastable to ``(b, C)``) on each consecutive mini-batch
+    of ``batch_size`` inputs (all of them if None), as ``(N, C)`` arrays."""
+    n, c = inst_mean.shape
+    b = n if batch_size is None else batch_size
+    mean, var = np.empty((n, c)), np.empty((n, c))
+    for i in range(0, n, b):  # each mini-batch pools its own inputs
+        mean[i:i + b], var[i:i + b] = fn(inst_mean[i:i + b], inst_var[i:i + b])
+    return mean, var
+
+
+def _layer(inst_mean: np.ndarray, inst_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-input mean and variance over ``(h, w, c)``, as ``(N, 1)`` columns."""
+    return input_moments(inst_mean, inst_var, 1)
+
+
+def _bmlv_moments(centred: bool):
+    def moments(m, v):
+        mu = channel_moments(m, v)[0]
+        return mu, _layer(m - mu if centred else m, v)[1]
+    return moments
+
+
+def _lmbv_moments(centred: bool):
+    def moments(m, v):
+        mu = _layer(m, v)[0]
+        return mu, channel_moments(m - mu if centred else m, v)[1]
+    return moments
+
+
+_BATCH_MOMENTS = {"bn": channel_moments, "bmlv": _bmlv_moments(False), "bmlv_c": _bmlv_moments(True),
+                  "lmbv": _lmbv_moments(False), "lmbv_c": _lmbv_moments(True)}
+
+
 def normalization_statistics(inst_mean: np.ndarray, inst_var: np.ndarray, kind: str, groups: int | None = None,
                              eps: float = 0.0, batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Shift ``m`` and denominator ``s = sqrt(Var + ε)`` of :func:`randnet.normalize`'s ``kind``, each ``(N, C)``
@@ -181,16 +219,15 @@ def normalization_statistics(inst_mean: np.ndarray, inst_var: np.ndarray, kind: 
         return np.zeros((n, c)), np.ones((n, c))
     if kind == "in":
         mean, var = inst_mean, inst_var
-    elif kind in ("ln", "gn"):
-        g = 1 if kind == "ln" else groups
+    elif kind in ("ln", "gn", "regnorm_ln"):
+        g = groups if kind == "gn" else 1
         if not is_int(g) or c % g:
             raise ValueError(f"gn needs a number of groups dividing the width {c}, got {groups!r}")
         mean, var = (np.repeat(a, c // g, axis=1) for a in input_moments(inst_mean, inst_var, g))
-    elif kind == "bn":
-        b = n if batch_size is None else batch_size
-        mean, var = np.empty((n, c)), np.empty((n, c))
-        for i in range(0, n, b):  # each mini-batch pools its own inputs
-            mean[i:i + b], var[i:i + b] = channel_moments(inst_mean[i:i + b], inst_var[i:i + b])
+    elif kind in ("preln", "regnorm"):
+        mean, var = np.zeros((n, c)), np.repeat(_layer(inst_mean, inst_var)[1], c, axis=1)
+    elif kind in _BATCH_MOMENTS:
+        mean, var = _batch_pooled(inst_mean, inst_var, batch_size, _BATCH_MOMENTS[kind])
     else:
         raise ValueError(f"no fused statistics for normalization {kind!r}; choose one of {', '.join(FUSED_NORMS)}")
     denom = np.sqrt(var + eps)

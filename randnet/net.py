@@ -2,7 +2,8 @@
 
 For ``l = 1 … L``:
 
-    x^l = ω^l ⊛ z^{l−1}                  (periodic conv, Eq. 2)
+    x^l = ω^l ⊛ z^{l−1}                  (periodic conv, Eq. 2; a norm that centres its input — PreLN —
+                                          convolves z^{l−1} − μ_x(z^{l−1}) instead, SPEC-companions §7A.2)
     y^l = (x^l − μ(x^l)) / σ(x^l)         (normalization, Eq. 3)
     z^l = φ(γ^l ⊙ y^l + β^l)              (activation, Eq. 4)   or Proxy Norm's Eq. 7 for ``+pn``
 
@@ -23,7 +24,7 @@ from .config import NetConfig
 from .conv import periodic_conv
 from .kernels import InstanceMoments, layer_moments, normalize_activate
 from .proxy import proxy_statistics
-from .norms import weight_standardize
+from .norms import centre_input, centres_input, weight_standardize
 from .stats import channel_moments, input_moments, linearity_residual, power_decomposition, power_terms
 
 
@@ -96,7 +97,8 @@ def data_assumption(data: np.ndarray) -> tuple[bool, str]:
 def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | None = None) -> Iterator[Layer]:
     """Stream the layers of one realization; each :class:`Layer` is released when the caller drops it.
 
-    The conv is :func:`randnet.periodic_conv`; the normalization, affine step, activation (or Proxy Norm)
+    The conv is :func:`randnet.periodic_conv` (of the input centred over ``(h, w, c)`` when the norm centres its
+    input, :func:`randnet.norms.centres_input`); the normalization, affine step, activation (or Proxy Norm)
     and the layer's instance moments are one fused pass (:func:`randnet.kernels.normalize_activate`).
     ``config.backend == "torch"`` runs :func:`randnet.torchnet.forward` instead (the same net, on a torch device).
     """
@@ -108,9 +110,10 @@ def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | No
     act = get_activation(config.activation)
     dt = config.np_dtype
     z = np.ascontiguousarray((draw_data(config, ss) if data is None else data).astype(dt))
+    centring = centres_input(config.base_norm)
     for l in range(1, config.depth + 1):
         p = sample_layer(config, ss, l, z.shape[-1])
-        x = periodic_conv(z, conv_weight(config, p))
+        x = periodic_conv(centre_input(z) if centring else z, conv_weight(config, p))
         if l == 1 and config.first_stride == 2:
             x = np.ascontiguousarray(x[:, ::2, ::2, :])
         proxy = (proxy_statistics(p.gamma, p.beta, act, config.proxy_eps, config.proxy_method, config.proxy_nodes)

@@ -10,14 +10,16 @@ streams the same net as the numba path, one layer at a time, with every tensor o
 - conv (Eq. 2): ``conv2d`` of the map padded periodically by ``p = K // 2`` (``F.pad``'s circular mode, or
   circular indexing where ``p`` exceeds the map), the cross-correlation of :func:`randnet.periodic_conv` with
   ``w[o, c, i, j] = ω[i, j, c, o]``; stride 2 in layer 1 for ``first_stride = 2`` (the stride-1 output at even
-  positions, as the numba path subsamples).
+  positions, as the numba path subsamples). A norm that centres its input (PreLN, :func:`randnet.norms.centres_input`)
+  convolves ``z − mean_{(h, w, c)} z`` (:func:`centre_input`, as :func:`randnet.norms.centre_input`).
   On CUDA, float32 convolutions run in IEEE precision (PyTorch would otherwise let cuDNN use TF32, ~1e-3 relative
   error) with deterministic algorithms;
 - norm (Eq. 3): the instance moments of ``x`` in float64 on the device; the shift ``m`` and denominator ``s`` of
   every built-in norm from them by :func:`randnet.kernels.normalization_statistics` (on the (N, C) moments, on the
-  host: bn full-batch and mini-batch, ln, in, gn, none), then ``y = (x − m) · (1/s)`` in float64 rounded to the
-  dtype, as the numba kernel. A user's normalization is a numpy function: ``x`` is copied to the host, normalized
-  there and ``y`` copied back (the one place a whole tensor crosses per layer);
+  host: each of :data:`randnet.kernels.FUSED_NORMS`, the batch-statistics ones full-batch and mini-batch), then
+  ``y = (x − m) · (1/s)`` in float64 rounded to the dtype, as the numba kernel. A user's normalization is a numpy
+  function: ``x`` is copied to the host, normalized there and ``y`` copied back (the one place a whole tensor
+  crosses per layer);
 - activation (Eq. 4): ``z = φ(γ y + β)`` in the dtype, φ's torch form :meth:`randnet.Activation.torch_form` (an
   activation without one is applied by numpy on a host copy of ``γ y + β``); ``+pn`` (Eq. 7): ``(z − E) / D``
   with :func:`randnet.proxy.proxy_statistics` computed in numpy;
@@ -49,7 +51,7 @@ from .activations import get_activation
 from .config import NetConfig
 from .kernels import FUSED_NORMS, InstanceMoments, normalization_statistics
 from .net import LayerParams, conv_weight, draw_data, sample_layer
-from .norms import normalize
+from .norms import centres_input, normalize
 from .proxy import proxy_statistics
 
 # Layers whose parameters are drawn ahead of the one computed, and the threads drawing them (per device type).
@@ -108,6 +110,13 @@ def periodic_conv(z: torch.Tensor, w: torch.Tensor, stride: int = 1) -> torch.Te
         padded = z.index_select(2, rows).index_select(3, cols)
     with _ieee_convolutions(z.device):
         return F.conv2d(padded, w, stride=stride)
+
+
+def centre_input(z: torch.Tensor) -> torch.Tensor:
+    """``z − mean_𝔏(z)`` per input over the layer axes ``(c, *spatial)`` of ``z (N, C, *spatial)``, in float64
+    rounded to ``z``'s dtype: PreLN's input step, as :func:`randnet.norms.centre_input` (differentiable)."""
+    z64 = z.to(torch.float64)
+    return (z64 - z64.mean(dim=tuple(range(1, z.ndim)), keepdim=True)).to(z.dtype)
 
 
 def instance_moments(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -210,7 +219,8 @@ def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | No
     device = device_of(config)
     data = draw_data(config, ss) if data is None else data
     z = to_device(np.asarray(data).astype(config.np_dtype), device)
+    centring = centres_input(config.base_norm)
     for l, (p, w) in enumerate(_parameters(config, ss, z.shape[1], device), 1):
-        x = periodic_conv(z, w, stride=config.first_stride if l == 1 else 1)
+        x = periodic_conv(centre_input(z) if centring else z, w, stride=config.first_stride if l == 1 else 1)
         y, z, moments = normalize_activate(x, config, p)
         yield TorchLayer(l, (x, y, z), p, moments)

@@ -1,5 +1,7 @@
-"""Torch helpers for the claims that optimize (P4, P5, RN): seeding, the periodic conv, the norms, the
-activations (each :class:`randnet.Activation`'s own torch form), small conv nets with or without normalization, and a deterministic full-batch trainer.
+"""Torch helpers for the claims that optimize or differentiate (P4, P5, RN, BU): seeding, the periodic conv, the
+norms (torch twins of :mod:`randnet.norms`, the BU normalizers included), the activations (each
+:class:`randnet.Activation`'s own torch form), small conv nets with or without normalization, and a deterministic
+full-batch trainer.
 
 Inside torch, tensors are ``(N, C, H, W)`` float64 (exactness of the bounds matters more than speed);
 randnet's arrays are ``(N, H, W, C)`` and are converted at the boundary (:func:`to_torch`).
@@ -19,9 +21,11 @@ import torch.nn.functional as F
 
 from randnet import DatasetSpec, get_activation
 from randnet.checks import check_int, check_number
+from randnet.norms import centres_input
+from randnet.torchnet import centre_input  # PreLN's input step on tensors (one home: the torch backend's)
 
 DTYPE = torch.float64
-NORMS = ("none", "in", "ln")
+NORMS = ("none", "in", "ln", "bn", "bmlv", "bmlv_c", "lmbv", "lmbv_c", "preln", "regnorm", "regnorm_ln")
 OPTIMIZERS = ("adam", "gd")
 
 
@@ -78,21 +82,38 @@ def periodic_conv(z: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return F.conv2d(F.pad(z, (p, p, p, p), mode="circular") if p else z, w)
 
 
+def _moments(x: torch.Tensor, dims: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    mu = x.mean(dim=dims, keepdim=True)
+    return mu, ((x - mu) ** 2).mean(dim=dims, keepdim=True)
+
+
 def normalize(x: torch.Tensor, kind: str, eps: float = 0.0) -> torch.Tensor:
-    """``(x − μ) / sqrt(Var + ε)`` over ``(h, w)`` (``in``) or ``(c, h, w)`` (``ln``) per input; ``none``: ``x``."""
+    """randnet's normalization ``kind`` on ``x`` of shape ``(N, C, *spatial)`` (``(N, C)``: fully connected), the
+    same formulas as :mod:`randnet.norms` with the batch axes ``(n, h, w)`` and the layer axes ``(c, h, w)``:
+    ``in`` per input and channel, ``ln`` / ``regnorm_ln`` per input, ``bn`` per channel, ``bmlv[_c]``, ``lmbv[_c]``
+    (mean of one, variance of the other; ``_c``: of the centred ``x − mean``), ``regnorm`` / ``preln``:
+    ``x / sqrt(var_layer + ε)`` (PreLN's input centring is the layer op's, :func:`randnet.norms.centres_input`);
+    ``none``: ``x``."""
     if kind not in NORMS:
         raise ValueError(f"unknown normalization {kind!r}; choose one of {', '.join(NORMS)}")
     if kind == "none":
         return x
-    dims = (2, 3) if kind == "in" else (1, 2, 3)
-    mu = x.mean(dim=dims, keepdim=True)
-    var = ((x - mu) ** 2).mean(dim=dims, keepdim=True)
-    return (x - mu) / torch.sqrt(var + eps)
+    spatial = tuple(range(2, x.ndim))
+    batch, layer = (0, *spatial), (1, *spatial)
+    if kind in ("in", "ln", "regnorm_ln", "bn"):
+        mu, var = _moments(x, {"in": spatial, "bn": batch}.get(kind, layer))
+        return (x - mu) / torch.sqrt(var + eps)
+    if kind in ("regnorm", "preln"):
+        return x / torch.sqrt(_moments(x, layer)[1] + eps)
+    mean_dims, var_dims = (batch, layer) if kind.startswith("bmlv") else (layer, batch)
+    shifted = x - x.mean(dim=mean_dims, keepdim=True)
+    return shifted / torch.sqrt(_moments(shifted if kind.endswith("_c") else x, var_dims)[1] + eps)
 
 
 @dataclass
 class ConvNet:
-    """``L`` layers of Eqs. 16–17 (``norm = none``) or Eqs. 2–4 (``in``, ``ln``), as a function of its parameters:
+    """``L`` layers of Eqs. 16–17 (``norm = none``) or Eqs. 2–4 (a norm of :data:`NORMS`), as a function of its
+    parameters (a norm that centres its input, PreLN, convolves ``z^{l−1} − mean_layer z^{l−1}``):
 
         x^l = ω^l ⊛ z^{l−1} (+ b^l without norm),   u^l = γ^l ⊙ norm(x^l) + β^l (u^l = x^l without norm),
         z^l = φ(u^l),   Φ(z⁰) = u^L.
@@ -115,8 +136,9 @@ class ConvNet:
         """``(Φ(z), [y^1, …, y^L])`` with ``y^l = norm(x^l)`` (``x^l`` without norm)."""
         act = torch_activation(self.activation)
         normalized = []
+        centring = centres_input(self.norm)
         for l, w in enumerate(self.weights):
-            y = normalize(periodic_conv(z, w), self.norm, self.eps)
+            y = normalize(periodic_conv(centre_input(z) if centring else z, w), self.norm, self.eps)
             normalized.append(y)
             u = (self.scales[l].view(1, -1, 1, 1) * y if self.scales else y) + self.shifts[l].view(1, -1, 1, 1)
             z = act(u)

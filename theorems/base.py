@@ -125,9 +125,38 @@ class Claim:
 REGISTRY: dict[str, Claim] = {}
 
 
+@dataclass(frozen=True)
+class OutOfScope:
+    """A statement of the papers that the simulator does not check, listed (in ``randnet-check list`` and the suite's
+    report) so that nobody mistakes it for a checked claim: ``key``, ``title`` and ``reason``."""
+
+    key: str
+    title: str
+    reason: str
+
+
+OUT_OF_SCOPE: dict[str, OutOfScope] = {}
+
+
+def register_out_of_scope(entry: OutOfScope) -> OutOfScope:
+    """Add an :class:`OutOfScope` entry (its key must not be a claim's)."""
+    if entry.key in REGISTRY or entry.key in OUT_OF_SCOPE:
+        raise ValueError(f"key {entry.key!r} is already registered")
+    OUT_OF_SCOPE[entry.key] = entry
+    return entry
+
+
+def unknown_claim(key: str) -> str:
+    """Why ``key`` names no registered claim, in one line: listed as out of scope (with the reason), or unknown
+    (with the registered keys)."""
+    if key in OUT_OF_SCOPE:
+        return f"{key} is listed as out of scope, not a checked claim: {OUT_OF_SCOPE[key].reason}"
+    return f"unknown claim {key!r}; registered claims: {', '.join(sorted(REGISTRY)) or '(none registered)'}"
+
+
 def register(claim: Claim) -> Claim:
     """Add a claim to the registry (one line at the end of each claim module)."""
-    if claim.key in REGISTRY:
+    if claim.key in REGISTRY or claim.key in OUT_OF_SCOPE:
         raise ValueError(f"claim {claim.key!r} is already registered")
     REGISTRY[claim.key] = claim
     return claim

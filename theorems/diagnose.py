@@ -1,4 +1,5 @@
-"""A diagnostic of a user's own normalization (``"package.module:function"``, see :mod:`randnet.plugins`).
+"""A diagnostic of a user's own normalization (``"package.module:function"``, see :mod:`randnet.plugins`), or of a
+built-in one by its name (e.g. ``bmlv``, ``preln``).
 
 On random nets of Definition 1 (the same realizations for every norm, paired), it measures for the
 user's norm, with LN and BN beside it:
@@ -25,7 +26,7 @@ from typing import Mapping
 
 import numpy as np
 
-from randnet import NetConfig, reference_config
+from randnet import NORMALIZATIONS, NetConfig, reference_config
 from randnet.plugins import register_plugin
 from theorems._panels import PanelConfig, panel_stats, power_profile, profile_quantities
 from theorems.base import check_run_mode
@@ -55,14 +56,14 @@ class DiagnoseConfig:
 
 
 def diagnose_config(reference: str, mode: str = "quick", **net_changes) -> DiagnoseConfig:
-    """Register ``reference`` and build its diagnostic configuration.
+    """Register ``reference`` (a built-in name is used as it is) and build its diagnostic configuration.
 
     quick: the reference configuration scaled down (C = 64, L = 24, N = 16); full: the reference
     configuration (C = 1024, L = 50, N = 128). ``net_changes`` override :class:`~randnet.NetConfig` fields
     (e.g. ``widths=128``, ``depth=30``, ``activation="gelu"``).
     """
     check_run_mode(mode)
-    name = register_plugin(reference)
+    name = _register(reference)
     net = reference_config() if mode == "full" else reference_config(width=64, depth=24, n=16)
     config = DiagnoseConfig(reference, name, net.replace(**net_changes) if net_changes else net)
     config.panel.config_for(name)  # validate the net with the user's norm now, not in a worker
@@ -72,7 +73,7 @@ def diagnose_config(reference: str, mode: str = "quick", **net_changes) -> Diagn
 def measure(config: DiagnoseConfig, ss) -> dict[str, np.ndarray]:
     """One realization: per norm (user's, ln, bn) ``power_y[n]`` (L, 4), ``distance[n]`` to BN, and per layer
     ``noncollapsed[n]``, ``variability[n]`` ((2) + (4) over P(y)) and ``power[n]`` (P(y^l))."""
-    register_plugin(config.reference)  # a fresh worker process has not registered it yet
+    _register(config.reference)  # a fresh worker process has not registered it yet
     profiles = {n: power_profile(s) for n, s in panel_stats(config.panel, ss).items()}
     out = profile_quantities(profiles)
     for norm, p in profiles.items():
@@ -81,6 +82,11 @@ def measure(config: DiagnoseConfig, ss) -> dict[str, np.ndarray]:
         out[f"noncollapsed[{norm}]"] = 1 - p[:, 0] / total
         out[f"variability[{norm}]"] = (p[:, 1] + p[:, 3]) / total
     return out
+
+
+def _register(reference: str) -> str:
+    """The normalization's registered name: a built-in's own, a plugin's after registering it."""
+    return reference if ":" not in reference and reference in NORMALIZATIONS else register_plugin(reference)
 
 
 @dataclass(frozen=True)

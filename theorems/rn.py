@@ -1,22 +1,29 @@
 """RN — the RegNorm regularizer's minimum (Rao & Sohl-Dickstein, Eq. 3 and Appendix B; reconstructed, SPEC §4 "RN").
 
-For a batch ``h ∈ R^{B×M}`` (``M = H·W·C`` units), LN over the units gives ``ĥ_b = (h_b − μ_x(h_b)) / σ_x(h_b)``;
-with the batch mean ``m_i = (1/B) Σ_b ĥ_{b,i}``:
+For a batch ``h ∈ R^{B×M}`` (``M = H·W·C`` units) and the batch mean ``m_i = (1/B) Σ_b ĥ_{b,i}``,
 
-    R(h) = (1/M) Σ_i m_i²                                     total loss = task loss + λ Σ_layers R.
+    R(h) = (1/M) Σ_i m_i²                                     total loss = task loss + λ Σ_layers R,
 
-(a) ``R ≥ 0``, and ``R = 0`` exactly when every batch mean is zero; ``R ≤ 1`` (Jensen: ``‖ĥ_b‖² = M``).
-(b) ``∂R/∂h_b = (2 / (M B σ_b)) Π_b m`` with ``Π_b`` the projection orthogonal to ``1`` and ``ĥ_b``: at a
+with ``ĥ_b = h_b / σ_x(h_b)`` (**reading A**, primary: RegNorm's forward divides by the layer std and the regularizer
+replaces the mean subtraction, SPEC-companions §7A.2 A2) or ``ĥ_b = (h_b − μ_x(h_b)) / σ_x(h_b)`` (**reading B**: LN's
+forward, SPEC §4's former primary). Writing ``h_b = μ_b 1 + σ_b v_b`` (``v_b ⊥ 1``, ``‖v_b‖² = M``) and
+``t_b = μ_b/σ_b``: ``ĥ^A_b = t_b 1 + v_b``, ``ĥ^B_b = v_b``, hence, exactly, ``R_A = R_B + t̄²`` (``t̄ = mean_b t_b``).
+
+(a) ``R ≥ 0``, and ``R = 0`` exactly when every batch mean is zero; reading B: ``R ≤ 1`` (Jensen: ``‖ĥ_b‖² = M``);
+    reading A has no such bound (``R_A = R_B + t̄²``).
+(b) Reading B: ``∂R/∂h_b = (2 / (M B σ_b)) Π_b m`` with ``Π_b`` the projection orthogonal to ``1`` and ``ĥ_b``: at a
     stationary point with ``R > 0`` every ``ĥ_b = s_b v`` (``s_b = ±1``, all parallel to ``m``), ``R = s̄²``.
     If ``B ≥ 2``, ``M ≥ 3`` it is not a minimum: rotating two majority-sign ``ĥ_b`` by ``±θ`` towards a ``u ⊥ 1, v``
-    gives ``R(θ) = (|s̄| − 2(1 − cos θ)/B)² < s̄²``. So gradient descent from random starts reaches ``R ≈ 0``.
-(c) ``B = 1``: ``R ≡ 1`` — no minimum at zero (degenerate).
-(d) A small net with RegNorm layers (LN + ``λR``) trained on ``λR`` plus a task loss ends with batch means near
-    zero at every layer.
-Variants: without mean subtraction, ``ĥ = h / σ_x(h)`` (``B = 1``: ``R = 1 + μ²/σ²``); the batch-variance form
-``R_var = (1/M) Σ_i (σ_{B,i}(ĥ)² − 1)²``. LN makes ``(1/M) Σ_i (m_i² + σ_{B,i}²) = 1``, hence
-``R = −(1/M) Σ_i (σ_{B,i}² − 1) ≤ sqrt(R_var)``: ``R_var = 0`` forces every batch mean to zero; the converse fails
-(``ĥ_2 = −ĥ_1`` has ``R = 0`` and ``R_var = mean(ĥ_1⁴) − 1 > 0``).
+    gives ``R(θ) = (|s̄| − 2(1 − cos θ)/B)² < s̄²``. Reading A: the ``t_b`` are free coordinates (``h ↦ (t, v, σ)`` is a
+    submersion for ``σ > 0``) and ``∂R_A/∂t_b = 2 t̄ / B``, so the stationary points of ``R_A`` are those of ``R_B`` with
+    ``t̄ = 0`` — the same saddles, the same drop. So gradient descent from random starts reaches ``R ≈ 0`` under both.
+(c) ``B = 1``: reading B ``R ≡ 1``; reading A ``R = 1 + μ²/σ² ≥ 1`` — no minimum at zero (degenerate).
+(d) A small net with RegNorm layers (the norm ``regnorm``, reading A, or ``regnorm_ln``, reading B, plus ``λR``)
+    trained on ``λR`` plus a task loss ends with batch means near zero at every layer.
+The batch-variance form ``R_var = (1/M) Σ_i (σ_{B,i}(ĥ)² − 1)²``: ``(1/M) Σ_i (m_i² + σ_{B,i}²) = mean_b ‖ĥ_b‖²/M``
+``= 1`` (B) or ``1 + mean_b t_b²`` (A), hence ``R_B ≤ sqrt(R_var)`` — ``R_var = 0`` forces every batch mean to zero
+under reading B — and ``R_A ≤ mean_b t_b² + sqrt(R_var)`` under reading A (a common offset ``t`` keeps ``R_A = t²``
+whatever ``R_var``); the converse fails under B (``ĥ_2 = −ĥ_1`` has ``R = 0`` and ``R_var = mean(ĥ_1⁴) − 1 > 0``).
 Negative control: a double well in the batch mean's power, ``F(R) = R ((R − a)² + κ) / (a² + κ)`` (``F = 0`` iff
 ``R = 0``, ``F ≈ R`` near 0, but a spurious local minimum ``F > 0`` on the level set ``R ≈ a``), which the same
 descent check must catch.
@@ -32,73 +39,26 @@ from randnet import DatasetSpec, child
 from randnet.checks import check_int, check_number
 from randnet.roundoff import FLOAT64_EXACT
 from theorems import _torchnets as tn
+from theorems._bunets import READINGS, RegularizerBatch, affine_per_example, exact_value, layer_standardize, \
+    regularizer, regularizer_identities, sphere_frame
 from theorems.base import Claim, Comparison, Hypothesis, register
 
-VARIANTS = ("regnorm", "no_mean", "batch_var", "double_well")
 WELL_A, WELL_KAPPA = 0.1, 5e-4   # the double well: local max at R ≈ 0.036, spurious minimum at R ≈ 0.097 (F ≈ 0.005)
 START_KINDS = ("random", "near_max", "near_saddle")
 ROUNDOFF = FLOAT64_EXACT         # float64 identities on O(1) quantities
 
 
-# -- the regularizer and its variants -------------------------------------------------------------------
-def standardize(h: torch.Tensor, center: bool = True) -> torch.Tensor:
-    """LN over the units (last axis): ``(h − μ_x(h)) / σ_x(h)``; ``center=False``: ``h / σ_x(h)``."""
-    centered = h - h.mean(-1, keepdim=True)
-    return (centered if center else h) * torch.rsqrt((centered ** 2).mean(-1, keepdim=True))
-
-
+# -- the double well (negative control) -----------------------------------------------------------------
 def double_well(r: torch.Tensor) -> torch.Tensor:
     """``F(R) = R ((R − a)² + κ) / (a² + κ)``: zero only at ``R = 0``, with a spurious local minimum near ``R = a``."""
     return r * ((r - WELL_A) ** 2 + WELL_KAPPA) / (WELL_A ** 2 + WELL_KAPPA)
 
-
-def regularizer(h: torch.Tensor, variant: str = "regnorm") -> torch.Tensor:
-    """The penalty of a batch ``h`` of shape ``(..., B, M)`` (leading axes: independent batches) — see module doc."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown regularizer variant {variant!r}; choose one of {', '.join(VARIANTS)}")
-    if h.shape[-1] < 2:
-        raise ValueError(f"the regularizer needs M >= 2 units, got shape {tuple(h.shape)}")
-    hat = standardize(h, center=variant != "no_mean")
-    m = hat.mean(-2)
-    if variant == "batch_var":
-        return ((((hat - m.unsqueeze(-2)) ** 2).mean(-2) - 1) ** 2).mean(-1)
-    r = (m ** 2).mean(-1)
-    return double_well(r) if variant == "double_well" else r
 
 
 # -- constructions --------------------------------------------------------------------------------------
 def signs(batch: int, plus: int) -> torch.Tensor:
     """``s_b``: ``plus`` entries ``+1`` then ``B − plus`` entries ``−1``."""
     return torch.tensor([1.0] * plus + [-1.0] * (batch - plus), dtype=tn.DTYPE)
-
-
-def sphere_frame(units: int, count: int, gen: torch.Generator) -> torch.Tensor:
-    """``count`` orthogonal zero-mean vectors of ``R^M`` with ``‖v‖² = M`` (LN leaves them unchanged), as rows."""
-    if count > units - 1:
-        raise ValueError(f"need M >= {count + 1} units for {count} orthogonal zero-mean directions, got M = {units}")
-    a = torch.randn(units, count, generator=gen, dtype=tn.DTYPE)
-    q, _ = torch.linalg.qr(torch.cat([torch.ones(units, 1, dtype=tn.DTYPE), a], dim=1))
-    return q[:, 1:].T * np.sqrt(units)
-
-
-def zero_mean_batch(batch: int, units: int, gen: torch.Generator) -> torch.Tensor:
-    """Normalized ``ĥ`` ``(B, M)`` with batch mean exactly zero: pairs ``(a, −a)``; for odd ``B`` one triple at 120°."""
-    rows = []
-    pairs = batch // 2 - (batch % 2)  # odd B: (B − 3)/2 pairs and one triple
-    for _ in range(pairs):
-        a = sphere_frame(units, 1, gen)[0]
-        rows += [a, -a]
-    if batch % 2:
-        a, b = sphere_frame(units, 2, gen)
-        rows += [a, -a / 2 + np.sqrt(3) / 2 * b, -a / 2 - np.sqrt(3) / 2 * b]
-    return torch.stack(rows)
-
-
-def affine_per_example(hat: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """``h_b = o_b + s_b ĥ_b`` with random offsets ``o ~ N(0, 1)`` and scales ``s ~ U(1, 2)`` (LN removes both)."""
-    shape = hat.shape[:-1] + (1,)
-    offsets = torch.randn(shape, generator=gen, dtype=tn.DTYPE)
-    return offsets + (1 + torch.rand(shape, generator=gen, dtype=tn.DTYPE)) * hat
 
 
 def stationary_point(batch: int, plus: int, units: int, theta: float,
@@ -114,31 +74,38 @@ def stationary_point(batch: int, plus: int, units: int, theta: float,
 
 
 def start(kind: str, batch: int, units: int, perturbation: float, gen: torch.Generator) -> torch.Tensor:
-    """A descent start ``(B, M)``: ``random`` Gaussian rows, or near a stationary point with ``R > 0`` — all rows
-    ``+v`` (``near_max``, ``R ≈ 1``) or the fewest ``+v`` rows that keep ``s̄ > 0`` (``near_saddle``) — plus
-    ``perturbation``-sized noise; every row then gets a random offset and scale."""
+    """A descent start ``(B, M)``: ``random`` Gaussian rows standardized (zero mean, unit std: a uniformly random
+    ``v_b``), or near a stationary point with ``R > 0`` — all rows ``+v`` (``near_max``, ``R ≈ 1``) or the fewest ``+v``
+    rows that keep ``s̄ > 0`` (``near_saddle``) — plus ``perturbation``-sized noise; every row then gets a random offset
+    and a scale in ``[1, 2]``, so ``σ_b ∈ [1, 2]`` as the step size assumes (a raw Gaussian row of M = 3 units can
+    have σ ≪ 1, hence a huge ``t_b = μ_b/σ_b`` and an overshooting first step under reading A). The near starts get
+    offsets with ``t̄ = 0``: a stationary point of reading A has ``t̄ = 0``, and killing a large ``t̄`` first would grow
+    ``‖h_b‖`` (steps orthogonal to ``h_b`` under a scale-invariant ``R``) and slow the escape from the saddle."""
     if kind == "random":
-        hat = torch.randn(batch, units, generator=gen, dtype=tn.DTYPE)
-    else:
-        v = sphere_frame(units, 1, gen)[0]
-        plus = batch if kind == "near_max" else batch // 2 + 1
-        noise = torch.randn(batch, units, generator=gen, dtype=tn.DTYPE)
-        hat = signs(batch, plus)[:, None] * v + perturbation * noise
-    return affine_per_example(hat, gen)
+        return affine_per_example(layer_standardize(torch.randn(batch, units, generator=gen, dtype=tn.DTYPE), "B"), gen)
+    v = sphere_frame(units, 1, gen)[0]
+    plus = batch if kind == "near_max" else batch // 2 + 1
+    noise = torch.randn(batch, units, generator=gen, dtype=tn.DTYPE)
+    h = affine_per_example(signs(batch, plus)[:, None] * v + perturbation * noise, gen)
+    # near a stationary point of reading A too: shift each row by σ_b t̄ so that t̄ = mean_b μ_b/σ_b = 0 (R_B, which
+    # ignores the offsets, is unchanged)
+    sigma = h.std(-1, unbiased=False, keepdim=True)
+    return h - sigma * (h.mean(-1, keepdim=True) / sigma).mean()
 
 
 # -- RN: descent from many starts, and the stationary points --------------------------------------------
 @dataclass(frozen=True)
 class RNConfig:
-    """Plain gradient descent (float64, ``steps``) on ``variant`` for a batch of ``batch`` × ``units``, from the
+    """Plain gradient descent (float64, ``steps``) on ``R`` of ``reading`` for a batch of ``batch`` × ``units``, from the
     starts of :data:`START_KINDS` (``perturbation`` off the stationary points); success: ``R ≤ threshold``.
     Step ``lr = lr_scale · M · B``: since ``∂R/∂ĥ_b = 2m/(MB)`` and a step on ``h_b`` moves ``ĥ_b`` by ``1/σ_b²``
-    of it, the batch mean contracts by about ``1 − 2 lr_scale/σ_b²`` per step (starts have ``σ_b ∈ [1, 2]``).
+    of it, the batch mean contracts by about ``1 − 2 lr_scale/σ_b²`` per step (starts have ``σ_b ∈ [1, 2]``; under
+    reading A ``t̄`` contracts by the same factor, since ``∂R_A/∂t_b = 2t̄/B`` and ``Δt_b = Δμ_b/σ_b``).
     Stationary points are perturbed by ``theta``."""
 
     batch: int = 4
     units: int = 16
-    variant: str = "regnorm"
+    reading: str = "A"
     steps: int = 300
     lr_scale: float = 1.0
     threshold: float = 1e-6
@@ -150,9 +117,8 @@ class RNConfig:
         for name in ("batch", "steps", "checkpoints"):
             check_int(name, getattr(self, name))
         check_int("units", self.units, 2)  # LN over one unit is undefined
-        if self.variant not in ("regnorm", "no_mean"):
-            raise ValueError(f"variant must be 'regnorm' or 'no_mean' for the descent claim, got {self.variant!r} "
-                             "(batch_var is checked in RN-identities, double_well is the negative control)")
+        if self.reading not in READINGS:
+            raise ValueError(f"reading must be 'A' (h/σ, primary) or 'B' (LN), got {self.reading!r}")
         for name in ("lr_scale", "threshold", "perturbation", "theta"):
             check_number(name, getattr(self, name), strict=True)
 
@@ -167,25 +133,27 @@ class RNConfig:
         return tn.checkpoints(self.steps, self.checkpoints)
 
     def label(self) -> str:
-        return f"B = {self.batch}, M = {self.units}, {self.variant}, {self.steps} steps"
+        return f"B = {self.batch}, M = {self.units}, reading {self.reading}, {self.steps} steps"
 
     def describe(self) -> dict:
         return asdict(self)
 
 
 def rn_configs(mode: str) -> list[RNConfig]:
-    """Several ``B ≥ 2, M ≥ 3``; the variant without mean subtraction; ``B = 1`` (degenerate) and ``M = 2``
+    """Several ``B ≥ 2, M ≥ 3`` under reading A; reading B on some of them; ``B = 1`` (degenerate) and ``M = 2``
     (spurious minima: HYPOTHESIS NOT MET)."""
     sizes = [(2, 3), (4, 16), (8, 64)] + ([(3, 8), (5, 3), (16, 256)] if mode == "full" else [])
-    variants = [RNConfig(4, 16, "no_mean")] if mode == "full" else []
-    # B = 1 (R ≡ 1) and M = 2 (ĥ_b = ±(1, −1): R is locally constant) are stuck from the first step
-    return [RNConfig(b, m) for b, m in sizes] + variants + [RNConfig(1, 16, steps=30), RNConfig(2, 2, steps=30)]
+    reading_b = [(4, 16)] + ([(2, 3), (8, 64), (16, 256)] if mode == "full" else [])
+    # B = 1 (R_A ≥ 1, R_B ≡ 1) and M = 2 (v_b = ±(1, −1): R is locally constant in v) are stuck from the first step
+    return ([RNConfig(b, m) for b, m in sizes] + [RNConfig(b, m, "B") for b, m in reading_b] +
+            [RNConfig(1, 16, steps=30), RNConfig(2, 2, steps=30)])
 
 
 def rn_hypotheses(config: RNConfig) -> list[Hypothesis]:
     b, m = config.batch, config.units
-    return [Hypothesis("B ≥ 2", b >= 2, f"B = {b}" + (": R ≡ 1, degenerate" if b == 1 else "")),
-            Hypothesis("M ≥ 3", m >= 3, f"M = {m}" + (": ĥ_b = ±(1, −1), R is locally constant" if m == 2 else ""))]
+    one = ": R ≡ 1, degenerate" if config.reading == "B" else ": R = 1 + μ²/σ² ≥ 1, degenerate"
+    return [Hypothesis("B ≥ 2", b >= 2, f"B = {b}" + (one if b == 1 else "")),
+            Hypothesis("M ≥ 3", m >= 3, f"M = {m}" + (": v_b = ±(1, −1), R is locally constant" if m == 2 else ""))]
 
 
 def _s_bar(config: RNConfig) -> np.ndarray:
@@ -200,16 +168,16 @@ def rn_measure(config: RNConfig, ss: np.random.SeedSequence) -> dict[str, np.nda
     n = len(START_KINDS)
     starts = torch.stack([start(k, b, m, config.perturbation, gen) for k in START_KINDS])
     h = torch.cat([starts, starts]).requires_grad_()  # rows n..2n-1 descend on the double well F(R)
-    history = tn.train([h], lambda: _descent_terms(h, n, config.variant), config.steps, config.lr_scale * m * b,
+    history = tn.train([h], lambda: _descent_terms(h, n, config.reading), config.steps, config.lr_scale * m * b,
                        optimizer="gd")
     stationary = np.full((3, len(config.majorities)), np.nan)
     if b >= 2 and m >= 3:
         for j, k in enumerate(config.majorities):
             point, moved = stationary_point(b, k, m, config.theta, gen)
             point.requires_grad_()
-            r0 = regularizer(point, config.variant)
+            r0 = regularizer(point, config.reading)
             (grad,) = torch.autograd.grad(r0, point)
-            drop = r0.item() - regularizer(moved, config.variant).item()
+            drop = r0.item() - regularizer(moved, config.reading).item()
             stationary[:, j] = [r0.item(), grad.abs().max().item(), drop]
     ckpt = config.checkpoint_steps
     return dict(final=history[-1, :n], final_double_well=history[-1, n:],
@@ -217,9 +185,9 @@ def rn_measure(config: RNConfig, ss: np.random.SeedSequence) -> dict[str, np.nda
                 stationary_R=stationary[0], stationary_grad=stationary[1], saddle_drop=stationary[2])
 
 
-def _descent_terms(h: torch.Tensor, n: int, variant: str) -> torch.Tensor:
-    """``R`` of the first ``n`` batches and ``F(R)`` of the others (one LN pass for both)."""
-    r = regularizer(h, variant)
+def _descent_terms(h: torch.Tensor, n: int, reading: str) -> torch.Tensor:
+    """``R`` of the first ``n`` batches and ``F(R)`` of the others (one standardization pass for both)."""
+    r = regularizer(h, reading)
     return torch.cat([r[:n], double_well(r[n:])])
 
 
@@ -257,82 +225,57 @@ def rn_negative_controls(config: RNConfig) -> list[Comparison]:
 register(Claim(
     key="RN",
     title="The RegNorm regularizer has no spurious minima: gradient descent reaches R = 0",
-    statement="R(h) = (1/M) Σ_i ((1/B) Σ_b ĥ_{b,i})², ĥ_b the LN of h_b. For B ≥ 2, M ≥ 3 every stationary point "
-              "with R > 0 (all ĥ_b parallel) is a saddle or a maximum, so gradient descent from random starts reaches "
-              "R ≈ 0. B = 1: R ≡ 1 (degenerate).",
+    statement="R(h) = (1/M) Σ_i ((1/B) Σ_b ĥ_{b,i})², ĥ_b = h_b/σ_x(h_b) (reading A, primary) or the LN of h_b "
+              "(reading B). For B ≥ 2, M ≥ 3 every stationary point with R > 0 (t̄ = 0 and all centred ĥ_b parallel) "
+              "is a saddle or a maximum, so gradient descent from random starts reaches R ≈ 0. B = 1: R ≥ 1 (A), "
+              "R ≡ 1 (B) — degenerate.",
     configs=rn_configs, hypotheses=rn_hypotheses, measure=rn_measure, comparisons=rn_comparisons,
     negative_controls=rn_negative_controls, reported=("final", "final_double_well", "curve", "curve_double_well"),
     realizations={"quick": 50, "full": 200}, plots=("rn_descent",),
 ))
 
 
-# -- RN-identities: (a), (c) and the variants, exactly ---------------------------------------------------
-@dataclass(frozen=True)
-class RNIdentityConfig:
-    """Random batches ``B × M`` (``B ≥ 2``; the ``B = 1`` identities use the first row) and zero-batch-mean ones."""
-
-    batch: int = 4
-    units: int = 16
-
-    def __post_init__(self) -> None:
-        check_int("batch", self.batch, 2)
-        check_int("units", self.units, 3)  # the zero-batch-mean triple needs two directions ⊥ 1
-
-    def label(self) -> str:
-        return f"B = {self.batch}, M = {self.units}"
-
-    def describe(self) -> dict:
-        return asdict(self)
+# -- RN-identities: (a), (c) and the readings, exactly ---------------------------------------------------
+def rn_identity_measure(config: RegularizerBatch, ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
+    """The identities' two sides under both readings (:func:`theorems._bunets.regularizer_identities`)."""
+    values = regularizer_identities(config.batch, config.units, tn.generator(child(ss, 0)))
+    return {k: np.array([v]) for k, v in values.items()}
 
 
-def rn_identity_measure(config: RNIdentityConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
-    """The identities' two sides on a random batch ``h`` (and its first row) and on a zero-batch-mean one."""
-    gen = tn.generator(child(ss, 0))
-    b, m = config.batch, config.units
-    h = affine_per_example(torch.randn(b, m, generator=gen, dtype=tn.DTYPE), gen)
-    zero = affine_per_example(zero_mean_batch(b, m, gen), gen)
-    hat = standardize(h)
-    mean_b, var_b = hat.mean(0), hat.var(0, unbiased=False)
-    r, r_var = regularizer(h), regularizer(h, "batch_var")
-    one = h[:1]
-    mu, sigma = one.mean(), one.std(unbiased=False)
-    scalar = lambda t: np.array([float(t)])  # noqa: E731
-    return dict(R_random=scalar(r), R_zero_mean=scalar(regularizer(zero)), R_single=scalar(regularizer(one)),
-                R_single_no_mean=scalar(regularizer(one, "no_mean") / (1 + mu ** 2 / sigma ** 2)),
-                batch_power=scalar((mean_b ** 2 + var_b).mean()), R_over_sqrt_Rvar=scalar(r / torch.sqrt(r_var)),
-                R_var_zero_mean=scalar(regularizer(zero, "batch_var")))
-
-
-def _identity(quantity: str, relation: str, prediction: float, label: str) -> Comparison:
-    return Comparison(quantity, relation, prediction, ROUNDOFF, "exact", label, cells=["value"], cell_name="")
-
-
-def rn_identity_comparisons(config: RNIdentityConfig) -> list[Comparison]:
+def rn_identity_comparisons(config: RegularizerBatch) -> list[Comparison]:
     return [
-        _identity("R_random", ">=", 0.0, "(a) R ≥ 0"),
-        _identity("R_random", "<=", 1.0, "(a) R ≤ 1"),
-        _identity("R_zero_mean", "==", 0.0, "(a) R = 0 when every batch mean is zero"),
-        _identity("R_single", "==", 1.0, "(c) B = 1: R ≡ 1"),
-        _identity("R_single_no_mean", "==", 1.0, "no mean subtraction, B = 1: R = 1 + μ²/σ²"),
-        _identity("batch_power", "==", 1.0, "LN: (1/M) Σ_i (μ_{B,i}² + σ_{B,i}²) = 1"),
-        _identity("R_over_sqrt_Rvar", "<=", 1.0, "R ≤ sqrt(R_var): R_var = 0 forces every batch mean to zero"),
+        exact_value("R_A", ">=", 0.0, "(a) R ≥ 0 (reading A)"),
+        exact_value("R_B", ">=", 0.0, "(a) R ≥ 0 (reading B)"),
+        exact_value("R_B", "<=", 1.0, "(a) R ≤ 1 (reading B)"),
+        exact_value("link", "==", 0.0, "R_A = R_B + t̄², t_b = μ_b/σ_b"),
+        exact_value("R_A_zero", "==", 0.0, "(a) R = 0 when every batch mean is zero (reading A)"),
+        exact_value("R_B_zero", "==", 0.0, "(a) R = 0 when every batch mean is zero (reading B)"),
+        exact_value("R_A_single", "==", 1.0, "(c) B = 1, reading A: R = 1 + μ²/σ²"),
+        exact_value("R_B_single", "==", 1.0, "(c) B = 1, reading B: R ≡ 1"),
+        exact_value("power_B", "==", 1.0, "reading B: (1/M) Σ_i (μ_{B,i}² + σ_{B,i}²) = 1"),
+        exact_value("power_A", "==", 1.0, "reading A: (1/M) Σ_i (μ_{B,i}² + σ_{B,i}²) = 1 + mean_b t_b²"),
+        exact_value("bound_B", "<=", 1.0, "reading B: R ≤ sqrt(R_var), so R_var = 0 forces every batch mean to zero"),
+        exact_value("bound_A", "<=", 1.0, "reading A: R ≤ mean_b t_b² + sqrt(R_var)"),
     ]
 
 
-def rn_identity_negative_controls(config: RNIdentityConfig) -> list[Comparison]:
-    return [_identity("R_var_zero_mean", "==", 0.0, "false converse: zero batch means (R = 0) force R_var = 0")]
+def rn_identity_negative_controls(config: RegularizerBatch) -> list[Comparison]:
+    return [exact_value("R_var_B_zero", "==", 0.0,
+                        "false converse (reading B): zero batch means (R = 0) force R_var = 0"),
+            exact_value("R_A_offset", "<=", 1.0, "false: R ≤ 1 also under reading A (a common offset 3 gives R_A ≈ 9)")]
 
 
 register(Claim(
     key="RN-identities",
-    title="The RegNorm regularizer and its variants: exact identities",
-    statement="R ∈ [0, 1] and R = 0 iff every batch mean of ĥ is zero; B = 1: R ≡ 1, and without mean subtraction "
-              "R = 1 + μ²/σ²; LN gives (1/M) Σ_i (μ_{B,i}² + σ_{B,i}²) = 1, so R ≤ sqrt(R_var) (R_var = 0 ⇒ batch "
-              "means zero; not conversely).",
-    configs=lambda mode: [RNIdentityConfig(b, m) for b, m in ((2, 3), (3, 16), (8, 64))] + (
-        [RNIdentityConfig(7, 5), RNIdentityConfig(32, 512)] if mode == "full" else []),
+    title="The RegNorm regularizer under readings A and B: exact identities",
+    statement="R ≥ 0 and R = 0 iff every batch mean of ĥ is zero; R_A = R_B + t̄² (t_b = μ_b/σ_b); reading B: R ≤ 1, "
+              "(1/M) Σ_i (μ_{B,i}² + σ_{B,i}²) = 1, R ≤ sqrt(R_var) (R_var = 0 ⇒ batch means zero; not conversely); "
+              "reading A: the same power is 1 + mean_b t_b² and R ≤ mean_b t_b² + sqrt(R_var); B = 1: R_B ≡ 1, "
+              "R_A = 1 + μ²/σ².",
+    configs=lambda mode: [RegularizerBatch(b, m) for b, m in ((2, 3), (3, 16), (8, 64))] + (
+        [RegularizerBatch(7, 5), RegularizerBatch(32, 512)] if mode == "full" else []),
     hypotheses=lambda config: [], measure=rn_identity_measure, comparisons=rn_identity_comparisons,
-    negative_controls=rn_identity_negative_controls, reported=("R_random", "R_var_zero_mean"),
+    negative_controls=rn_identity_negative_controls, reported=("R_A", "R_B", "R_var_B_zero", "R_A_offset"),
     realizations={"quick": 8, "full": 50},
 ))
 
@@ -340,7 +283,8 @@ register(Claim(
 # -- RN-net: a small net with RegNorm layers trained on λR + a task loss --------------------------------
 @dataclass(frozen=True)
 class RNNetConfig:
-    """``depth`` RegNorm layers (conv, LN, penalty on ``ĥ = y^l``, affine, φ) of ``width`` channels on ``dataset``
+    """``depth`` RegNorm layers (conv, the RegNorm forward of ``reading`` — A: ``h/σ_x(h)``, the norm ``regnorm``; B: LN,
+    ``regnorm_ln`` —, penalty on ``ĥ = y^l``, affine, φ) of ``width`` channels on ``dataset``
     (full batch), trained with Adam (``steps``, ``lr``) on a task loss plus ``lam Σ_l R(y^l)`` — and once more with
     ``λ = 0`` from the same start, the control. Task: regress each input's standardized channel-0 instance mean
     from the spatial mean of the last layer's channel 0. Claim: final ``R ≤ threshold`` at every layer.
@@ -355,14 +299,18 @@ class RNNetConfig:
     steps: int = 150
     lr: float = 1e-2
     threshold: float = 1e-3
+    reading: str = "A"
 
     def __post_init__(self) -> None:
         tn.check_training_config(self, ("depth", "width", "steps"))
+        if self.reading not in READINGS:
+            raise ValueError(f"reading must be 'A' (h/σ, primary) or 'B' (LN), got {self.reading!r}")
         for name in ("lam", "threshold"):
             check_number(name, getattr(self, name), strict=True)
 
     def label(self) -> str:
-        return f"L = {self.depth}, width {self.width}, K = {self.kernel_size}, {self.activation}, λ = {self.lam:g}"
+        return (f"L = {self.depth}, width {self.width}, K = {self.kernel_size}, {self.activation}, λ = {self.lam:g}, "
+                f"reading {self.reading}")
 
     def describe(self) -> dict:
         return {**asdict(self), "dataset": asdict(self.dataset)}
@@ -378,7 +326,8 @@ def rn_net_measure(config: RNNetConfig, ss: np.random.SeedSequence) -> dict[str,
     target = (m - m.mean()) / m.std(unbiased=False)
 
     def initial_net() -> tn.ConvNet:
-        return tn.conv_net((config.width,) * config.depth, x.shape[-1], config.kernel_size, "ln", config.activation,
+        norm = "regnorm" if config.reading == "A" else "regnorm_ln"
+        return tn.conv_net((config.width,) * config.depth, x.shape[-1], config.kernel_size, norm, config.activation,
                            tn.generator(child(ss, 1)))
 
     out = {"R_init": _layer_penalties(initial_net(), xt)}
@@ -413,11 +362,12 @@ def rn_net_negative_controls(config: RNNetConfig) -> list[Comparison]:
 register(Claim(
     key="RN-net",
     title="Training with the RegNorm penalty drives every layer's batch mean to zero",
-    statement="A net of RegNorm layers (LN + λR per layer) trained on a task loss plus λ Σ_l R(y^l) ends with "
-              "R ≈ 0 — batch means of the normalized activations near zero — at every layer (BMLV-like).",
-    configs=lambda mode: [RNNetConfig()] + ([RNNetConfig(depth=6, steps=400),
-                                              RNNetConfig(depth=4, width=64, activation="tanh", steps=400)]
-                                             if mode == "full" else []),
+    statement="A net of RegNorm layers (y = h/σ_x(h), reading A; or LN, reading B; + λR per layer) trained on a task "
+              "loss plus λ Σ_l R(y^l) ends with R ≈ 0 — batch means of the normalized activations near zero — at "
+              "every layer (BMLV-like).",
+    configs=lambda mode: [RNNetConfig(), RNNetConfig(reading="B")] + (
+        [RNNetConfig(depth=6, steps=400), RNNetConfig(depth=4, width=64, activation="tanh", steps=400),
+         RNNetConfig(depth=6, steps=400, reading="B")] if mode == "full" else []),
     hypotheses=lambda config: [], measure=rn_net_measure, comparisons=rn_net_comparisons,
     negative_controls=rn_net_negative_controls, reported=("R_init", "R_noreg", "task_reg", "task_noreg"),
     realizations={"quick": 4, "full": 12}, plots=("rn_net_batch_means",),

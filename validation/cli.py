@@ -30,7 +30,7 @@ from randnet.checks import int_words, is_int, is_number
 from randnet.datasets import check_source
 from randnet.norms import parse_norm
 from theorems import diagnose
-from theorems.base import REGISTRY, RUN_MODES
+from theorems.base import OUT_OF_SCOPE, REGISTRY, RUN_MODES, OutOfScope, unknown_claim
 
 from .backends import BACKENDS, execute
 from .configs import override, unique
@@ -146,7 +146,7 @@ def apply_options(config: Any, opts: dict[str, Any]) -> tuple[list[Any], set[str
 # -- commands ------------------------------------------------------------------------------------------
 def _claim(key: str):
     if key not in REGISTRY:
-        raise UserError(f"unknown claim {key!r}; available: {', '.join(sorted(REGISTRY)) or '(none registered)'}")
+        raise UserError(unknown_claim(key))
     return REGISTRY[key]
 
 
@@ -159,12 +159,16 @@ def cmd_list(args: argparse.Namespace) -> int:
         c = registry[key]
         extra = f"  [sweep: {c.sweep}]" if c.sweep else ""
         print(f"{key:<{width}}  {c.title}{extra}")
+    for key, entry in sorted(OUT_OF_SCOPE.items()):
+        print(f"{key:<{width}}  {entry.title}  [out of scope, not checked: {entry.reason}]")
     return 0
 
 
-def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path) -> int:
-    """Run each claim, draw its plots and add it to the report in ``out`` (:func:`validation.runner.run_and_report`),
-    saying how each went; returns the number of claims that raised."""
+def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path,
+                    not_checked: Sequence[OutOfScope] = ()) -> int:
+    """Run each claim, draw its plots and add it to the report in ``out`` (:func:`validation.runner.run_and_report`;
+    the out-of-scope entries ``not_checked`` listed there too), saying how each went; returns the number of claims
+    that raised."""
     def start(index: int, total: int, task: Task) -> None:
         print(f"[{index}/{total}] {task.claim.key}: {task.claim.title}", file=sys.stderr)
 
@@ -183,7 +187,8 @@ def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path) 
 
     outcome = run_and_report(tasks, out, mode=args.mode, seed=args.seed, backend=args.backend, jobs=args.jobs,
                              store=out / ".store", progress=not args.no_progress,
-                             command=["randnet-check", *args.argv], on_start=start, on_done=done)
+                             command=["randnet-check", *args.argv], not_checked=not_checked, on_start=start,
+                             on_done=done)
     print(f"report: {out / 'REPORT.md'}")
     return len(outcome.errors)
 
@@ -206,12 +211,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_suite(args: argparse.Namespace) -> int:
-    keys = sorted(REGISTRY) if args.only is None else list(args.only)
-    unknown = [k for k in keys if k not in REGISTRY]
+    keys = sorted(REGISTRY) + sorted(OUT_OF_SCOPE) if args.only is None else list(args.only)
+    unknown = [k for k in keys if k not in REGISTRY and k not in OUT_OF_SCOPE]
     if unknown:
         raise UserError(f"unknown claim(s) {', '.join(unknown)}; available: {', '.join(sorted(REGISTRY))}")
-    tasks = [Task(REGISTRY[k], None, args.realizations) for k in keys]
-    return 3 if _run_and_report(tasks, args, Path(args.out)) else 0
+    tasks = [Task(REGISTRY[k], None, args.realizations) for k in keys if k in REGISTRY]
+    not_checked = [OUT_OF_SCOPE[k] for k in keys if k in OUT_OF_SCOPE]
+    return 3 if _run_and_report(tasks, args, Path(args.out), not_checked) else 0
 
 
 def _demo_groups(width: int) -> int:
@@ -292,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("configuration overrides")
     g.add_argument("--widths", type=positive_ints, help="widths C, comma-separated: one configuration per width")
     g.add_argument("--depth", type=positive_int, help="number of layers L")
-    g.add_argument("--norm", type=norm_spec, help="bn | ln | in | gn | none, optionally +ws / +pn, or your own "
+    g.add_argument("--norm", type=norm_spec, help="bn | ln | in | gn | none | bmlv | bmlv_c | lmbv | lmbv_c | preln | "
+                                                  "regnorm | regnorm_ln, optionally +ws / +pn, or your own "
                                                   "normalization as package.module:function")
     g.add_argument("--groups", type=positive_int, help="G for gn")
     g.add_argument("--activation", type=_checked(randnet.get_activation),
@@ -334,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "bound ρ^{l−1}, its instance variability against IN's (0) and its distance to "
                                    "BN's power profile. No verdict.")
     p.add_argument("reference", metavar="MODULE:FUNCTION", type=norm_spec,
-                   help="e.g. randnet.examples.rms_norm:rms_norm (must be importable: installed or on PYTHONPATH)")
+                   help="e.g. randnet.examples.rms_norm:rms_norm (must be importable: installed or on PYTHONPATH), "
+                        "or a built-in normalization's name (e.g. bmlv, preln)")
     _common(p, None, "output folder (default runs/diagnose-NAME)")
     p.add_argument("--width", type=positive_int, help="C (default: 64 quick, 1024 full)")
     p.add_argument("--depth", type=positive_int, help="L (default: 24 quick, 50 full)")

@@ -18,7 +18,7 @@ import numpy as np
 
 import randnet
 from randnet.checks import check_int
-from theorems.base import REGISTRY, Claim, Hypothesis, check_run_mode
+from theorems.base import REGISTRY, Claim, Hypothesis, check_run_mode, unknown_claim
 
 from .backends import execute
 from .configs import config_digest, distinct_labels, group_by
@@ -32,7 +32,7 @@ def get_claim(claim_key: str) -> Claim:
     try:
         return REGISTRY[claim_key]
     except KeyError:
-        raise KeyError(f"unknown claim {claim_key!r}; registered claims: {', '.join(sorted(REGISTRY))}") from None
+        raise KeyError(unknown_claim(claim_key)) from None
 
 
 def measure_realization(claim_key: str, config: Any, seed: int, k: int) -> dict[str, np.ndarray]:

@@ -220,6 +220,15 @@ class Report:
         self.sections.append(self._section(result, rel, plot_errors))
         self.write()
 
+    def add_out_of_scope(self, entry) -> None:
+        """List a statement that is not checked (:class:`theorems.base.OutOfScope`) and rewrite the files."""
+        self.claims.append({"key": entry.key, "title": entry.title, "verdict": "OUT OF SCOPE", "reason": entry.reason,
+                            "configs": [], "trends": []})
+        self.summary.append(f"| {entry.key} | — | — | — | **OUT OF SCOPE (not checked)** | — |")
+        self.sections.append([f"## {entry.key} — {_esc(entry.title)}", "",
+                              f"**OUT OF SCOPE — not a checked claim.** {_esc(entry.reason)}", ""])
+        self.write()
+
     def add_error(self, key: str, title: str, error: BaseException) -> None:
         """Record that claim ``key`` failed to run, with the error, and rewrite the files."""
         text = f"{type(error).__name__}: {error}"

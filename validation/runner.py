@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from theorems.base import Claim
+from theorems.base import Claim, OutOfScope
 
 from .backends import check_worker_versions, dask_client
 from .engine import ClaimResult, run_claim
@@ -54,7 +54,8 @@ OnDone = Callable[[Task, "ClaimResult | Exception", Sequence[str]], None]
 def run_and_report(tasks: Sequence[Task], out: str | Path | None, *, mode: str = "quick", seed: int = 0,
                    backend: str = "joblib", jobs: int = 1, scheduler: Any = None, store: Store | str | Path | None = None,
                    progress: bool = True, command: Sequence[str] = (), tables: bool = False,
-                   on_start: OnStart | None = None, on_done: OnDone | None = None) -> Outcome:
+                   not_checked: Sequence[OutOfScope] = (), on_start: OnStart | None = None,
+                   on_done: OnDone | None = None) -> Outcome:
     """Run every task, then draw and report it into ``out`` (None: no plots, no report, no tables).
 
     backend, jobs, scheduler   where realizations run (:func:`validation.backends.execute`,
@@ -62,11 +63,15 @@ def run_and_report(tasks: Sequence[Task], out: str | Path | None, *, mode: str =
     store      a :class:`~validation.store.Store` or folder: realizations there are read, new ones written
     command    the command line recorded in the report; ``tables``: also write the tidy tables
                (:func:`validation.tables.write_sweep_tables`)
+    not_checked  statements listed in the report as out of scope (:class:`theorems.base.OutOfScope`), not run
     """
     out = None if out is None else Path(out)
     if isinstance(store, (str, Path)):
         store = Store(store)
     report = None if out is None else Report(out, mode=mode, seed=seed, command=command)
+    if report is not None:
+        for entry in not_checked:
+            report.add_out_of_scope(entry)
     results, errors, outputs = [], {}, []
     session = dask_client(scheduler, jobs) if backend == "dask" else contextlib.nullcontext()
     with session as client:

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from theorems.base import REGISTRY, Claim, Hypothesis
+from theorems.base import REGISTRY, Claim, Hypothesis, unknown_claim
 
 from .configs import config_label, override, unique
 from .engine import ClaimResult, run_claim
@@ -133,7 +133,7 @@ def assert_claim(claim: str | Claim, norm: str | None = None, *, expect: str = P
         raise ValueError(f"expect={UNMET!r} needs require_hypotheses=True (with False, hypotheses are not judged)")
     key = claim.key if isinstance(claim, Claim) else claim
     if key not in REGISTRY:  # the engine's workers find a claim's measurement in the registry
-        raise ValueError(f"unknown claim {key!r}; registered claims: {', '.join(sorted(REGISTRY))}")
+        raise ValueError(unknown_claim(key))
     claim = REGISTRY[key]
     runs = claim_configs(claim, mode, norm, configs, **overrides)
     judged = claim if require_hypotheses else dataclasses.replace(claim, hypotheses=_judged_anyway(claim.hypotheses))

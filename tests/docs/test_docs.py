@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from theorems import REGISTRY
+from theorems import OUT_OF_SCOPE, REGISTRY
 from theorems.base import RUN_MODES
 from validation.cli import build_parser
 
@@ -21,10 +21,12 @@ _spec.loader.exec_module(gen)
 
 CLAIMS = sorted((k for k, c in REGISTRY.items() if c.configs.__module__.startswith("theorems.")), key=gen.natural_key)
 """The project's claims (not the toy claims that tests/validation registers while its tests run)."""
+LISTED = sorted([*CLAIMS, *OUT_OF_SCOPE], key=gen.natural_key)
+"""The keys with a page in the site: the claims and the statements listed as out of scope (BU10)."""
 
 
 def test_every_registered_claim_has_a_hand_written_page():
-    missing = gen.missing_prose(CLAIMS)
+    missing = gen.missing_prose(LISTED)
     assert not missing, ("claims without a page: write " + ", ".join(f"docs/claims/{k}.md" for k in missing)
                          + " (statement, hypotheses, measurement, verdict rule, negative controls)")
 
@@ -42,7 +44,7 @@ def test_claim_page_title_sections_and_links(key):
         assert section in text, f"docs/claims/{key}.md has no '{section}' section"
     assert gen.GENERATED_HEADING not in text, "the generated section is added by the build, not written by hand"
     for target in re.findall(r"\]\(([A-Za-z0-9_-]+)\.md[)#]", text):  # links to sibling claim pages
-        assert target == "index" or target in CLAIMS, \
+        assert target == "index" or target in LISTED, \
             f"docs/claims/{key}.md links to {target}.md, which is not a registered claim (its page is not built)"
 
 
@@ -74,8 +76,20 @@ def test_prediction_and_index_formatting():
 
 def test_claims_table_links_every_registered_claim_once():
     table = gen.claims_table()
-    for key in CLAIMS:
+    for key in LISTED:
         assert table.count(f"[{key}]({key}.md)") == 1
+
+
+@pytest.mark.parametrize("key", sorted(OUT_OF_SCOPE))
+def test_an_out_of_scope_entry_has_a_page_saying_why_it_is_not_checked(key):
+    """BU10 is no claim (no configurations, nothing judged): its page is built, in its paper's section, and the
+    generated part gives the registry's reason, not a claim section."""
+    entry = OUT_OF_SCOPE[key]
+    page = gen.claim_page(key)
+    assert page.startswith(f"# {key} — ") and gen.esc(entry.reason) in page and "out of scope" in page
+    assert "Quick mode" not in page and key not in REGISTRY
+    assert key in dict(gen.claims_by_paper())[gen.paper(key)]
+    assert f"| [{key}]({key}.md) | {gen.esc(entry.title)} | out of scope (not checked) | — |" in gen.claims_table()
 
 
 def test_cli_reference_has_every_subcommand_and_option():

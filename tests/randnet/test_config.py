@@ -67,12 +67,15 @@ def test_identity_digest_and_replace():
 
 @pytest.mark.usefixtures("clean_plugin_registry")
 def test_replacing_the_norm_drops_bns_mini_batch_setting():
-    """``run P1 --norm ln`` replaces the norm of P1's mini-batch BN configuration too: batch_size goes with BN."""
+    """``run P1 --norm ln`` replaces the norm of P1's mini-batch BN configuration too: batch_size goes with the
+    batch statistics (kept for another norm that has them, e.g. bmlv)."""
     mini = NetConfig(widths=8, depth=2, norm="bn", batch_size=2, dataset=DatasetSpec(n=4, height=4, width=4))
     assert mini.replace(norm="ln").batch_size is None and mini.replace(norm="in+pn").batch_size is None
+    assert mini.replace(norm="preln").batch_size is None and mini.replace(norm="regnorm").batch_size is None
     assert mini.replace(norm="bn+pn").batch_size == 2 and mini.replace(eps=1e-5).batch_size == 2
+    assert mini.replace(norm="bmlv").batch_size == 2 and mini.replace(norm="lmbv_c+ws").batch_size == 2
     assert mini.replace(norm="randnet.examples.rms_norm:rms_norm").batch_size is None
-    with pytest.raises(ValueError, match="batch_size applies to 'bn' only"):
+    with pytest.raises(ValueError, match="batch_size applies to the norms with batch statistics"):
         mini.replace(norm="ln", batch_size=2)
 
 
@@ -102,8 +105,8 @@ def test_replacing_the_norm_drops_bns_mini_batch_setting():
     (dict(eps=-1e-3), "eps must be a finite number >= 0"),
     (dict(eps=float("nan")), "eps must be a finite number >= 0"),
     (dict(pn_eps=float("inf")), "pn_eps must be a finite number >= 0"),
-    (dict(norm="ln", batch_size=4), "batch_size applies to 'bn' only"),
-    (dict(norm="gn", groups=2, batch_size=4), "batch_size applies to 'bn' only"),
+    (dict(norm="ln", batch_size=4), "batch_size applies to the norms with batch statistics"),
+    (dict(norm="gn", groups=2, batch_size=4), "batch_size applies to the norms with batch statistics"),
     (dict(batch_size=0), "batch_size must be a positive integer"),
     (dict(batch_size=2.5), "batch_size must be a positive integer"),
     (dict(first_stride=3), "first_stride must be 1 or 2"),

@@ -160,7 +160,7 @@ def test_constant_slice_with_zero_eps_raises(kind, groups):
     (lambda x: normalize(x, "gn"), "groups"),
     (lambda x: normalize(x, "gn", groups=0), "groups"),
     (lambda x: normalize(x, "gn", groups=2.0), "groups"),
-    (lambda x: normalize(x, "ln", batch_size=2), "batch_size applies to 'bn' only"),
+    (lambda x: normalize(x, "ln", batch_size=2), "batch_size applies to the norms with batch statistics"),
     (lambda x: normalize(x, "bn", batch_size=0), "batch_size must be a positive integer"),
     (lambda x: normalize(x, "bn", batch_size=1.5), "batch_size must be a positive integer"),
 ])

@@ -5,9 +5,11 @@ Tolerances, on every LayerStats field, as ``|torch − numba| ≤ tol · max(max
 for fields that are 0 by an identity, e.g. μ_c(y) under bn). Measured at C = 16, N = 8, 8×8, depth 8, 3
 realizations of each of the 11 norm variants and 7 activations (tests/randnet/test_torchnet.py's cases, larger):
 worst 17 ε in float64 (3.8e-15) and 13 ε in float32 (1.6e-6), both on y_min / y_max (element extremes, not
-averages). Hence 1e-12 for float64 and 1e-5 (84 ε) for float32, at the depths used here (≤ 8). The difference
-grows with depth where the net amplifies perturbations, at the same rate in both dtypes (bn, C = 16: ~1.2× a
-layer, 1400 ε by depth 40; ln: flat, ≤ 30 ε): a property of the net, not of either backend.
+averages); the seven normalizers of SPEC-companions §7A.2 (bmlv, bmlv_c, lmbv, lmbv_c — the _c ones with
+batch_size 4 —, preln, regnorm, regnorm_ln), measured alike: at most 9.2 ε in float64 and 11.5 ε in float32. Hence
+1e-12 for float64 and 1e-5 (84 ε) for float32, at the depths used here (≤ 8). The difference grows with depth
+where the net amplifies perturbations, at the same rate in both dtypes (bn, C = 16: ~1.2× a layer, 1400 ε by
+depth 40; ln: flat, ≤ 30 ε): a property of the net, not of either backend.
 """
 import dataclasses
 import subprocess
@@ -29,7 +31,11 @@ SMALL = dict(widths=6, depth=3, dtype="float64", dataset=DatasetSpec(n=4, height
 NORM_CASES = [dict(norm="bn"), dict(norm="bn", batch_size=3), dict(norm="ln"), dict(norm="in"),
               dict(norm="gn", groups=3), dict(norm="none"), dict(norm="ln+ws"), dict(norm="ln+pn"),
               dict(norm="gn+pn", groups=2), dict(norm="bn+ws+pn"), dict(norm="in", first_stride=2),
-              dict(norm="ln", eps=1e-3, kernel_size=5), dict(norm="ln+pn", proxy_method="quantile", pn_eps=0.03)]
+              dict(norm="ln", eps=1e-3, kernel_size=5), dict(norm="ln+pn", proxy_method="quantile", pn_eps=0.03),
+              # the normalizers of Is Batch Norm unique? (SPEC-companions §7A.2); PreLN centres the conv's input
+              dict(norm="bmlv"), dict(norm="bmlv_c", batch_size=3), dict(norm="lmbv", batch_size=3),
+              dict(norm="lmbv_c"), dict(norm="preln"), dict(norm="preln+ws+pn", first_stride=2),
+              dict(norm="regnorm"), dict(norm="regnorm_ln", eps=1e-3)]
 ACTIVATIONS = ["identity", "relu", "leaky_relu", "gelu", "tanh", "silu", "softplus"]
 FIELDS = [f.name for f in dataclasses.fields(LayerStats) if f.name != "index"]
 
@@ -88,7 +94,8 @@ def test_every_activation_float64_matches_numba(norm, activation):
 
 @pytest.mark.parametrize("case", [dict(norm="bn"), dict(norm="bn", batch_size=2), dict(norm="gn+pn", groups=3),
                                   dict(norm="ln+ws", activation="gelu"), dict(norm="in", first_stride=2),
-                                  dict(norm="none", activation="tanh")], ids=_ids)
+                                  dict(norm="none", activation="tanh"), dict(norm="preln"),
+                                  dict(norm="lmbv_c", batch_size=2)], ids=_ids)
 def test_float32_matches_numba_within_its_tolerance(case):
     assert_same_net(_config(dtype="float32", depth=4, **case))
 
@@ -227,7 +234,9 @@ def _unbiased_variance(moments):
     ("periodic_conv", _columns_wrapped_by_height, dict(norm="bn")),
     ("periodic_conv", _kernel_transposed, dict(norm="ln")),
     ("instance_moments", _unbiased_variance, dict(norm="in")),
-], ids=["zero-padding", "columns-wrapped-mod-H", "kernel-i-j-transposed", "unbiased-instance-variance"])
+    ("centre_input", lambda centre: lambda z: z, dict(norm="preln")),
+], ids=["zero-padding", "columns-wrapped-mod-H", "kernel-i-j-transposed", "unbiased-instance-variance",
+        "preln-input-not-centred"])
 def test_planted_bug_breaks_agreement(monkeypatch, target, plant, case):
     """(A circular shift of the map, e.g. padding p + 1 before and p − 1 after, or stride 2 at odd positions, is no
     bug here: the periodic conv commutes with it and every LayerStats field averages over positions.)"""

@@ -71,3 +71,10 @@ def test_errors():
     config = diagnose.diagnose_config("randnet.examples.rms_norm:rms_norm", **SMALL)
     with pytest.raises(ValueError, match="diagnostic samples lack"):
         diagnose.summarize(config, {})
+
+
+def test_a_builtin_normalization_is_diagnosed_by_name():
+    config = diagnose.diagnose_config("bmlv", **SMALL)
+    assert config.name == "bmlv" and config.panel.norms == ("bmlv", "ln", "bn")
+    d = diagnose.summarize(config, run(config, 2))
+    assert np.all(np.isfinite(d.profile)) and d.power[-1] < 0.9  # BMLV's power ≈ 1 − 1/π after ReLU, not 1

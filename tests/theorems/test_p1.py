@@ -46,6 +46,24 @@ def test_a_users_norm_is_measured_its_eps_deficit_undefined():
     assert not p1.hypotheses(config)[0].met
 
 
+@pytest.mark.parametrize("norm", ["bmlv", "bmlv_c", "lmbv", "lmbv_c", "preln", "regnorm", "regnorm_ln"])
+def test_the_companions_norms_are_measured_like_a_users_norm(norm):
+    """The normalizers of SPEC-companions §7A.2 are outside Proposition 1 (hypothesis not met): P1 measures their
+    P(y^l) as for a user's norm, their ε-deficit NaN (P1's units are bn's, ln's, in's, gn's). RegNorm's reading B
+    is LN's forward, so its power is 1; RegNorm and PreLN divide by the layer std without centring: above 1."""
+    config = TINY.replace(norm=norm)
+    ss = realization_seed(11, 0)
+    m = p1.measure(config, ss)
+    direct = [np.mean(layer.y.astype(np.float64) ** 2) for layer in forward(config, ss)]
+    assert_close(m["layer_power"], direct, rtol=1e-12)
+    assert np.isnan(m["deficit_error"]).all() and np.isnan(m["deficit_first_order"]).all()
+    assert not p1.hypotheses(config)[0].met
+    if norm == "regnorm_ln":
+        assert np.all(np.abs(m["layer_power"] - 1) <= roundoff_tolerance(config))
+    elif norm in ("regnorm", "preln"):
+        assert np.all(m["layer_power"] > 1)
+
+
 def test_measure_agrees_with_a_direct_computation_of_the_layer_power():
     config = TINY.replace(norm="gn", groups=4, eps=1e-3)
     ss = realization_seed(11, 0)

@@ -106,6 +106,16 @@ def test_suite_runs_the_named_claims(capsys, tmp_path):
     assert [c["key"] for c in data["claims"]] == ["TOY"] and len(data["claims"][0]["configs"]) == 2
 
 
+def test_suite_lists_a_named_out_of_scope_entry_without_running_it(capsys, tmp_path):
+    assert main(["suite", "--only", "TOY,BU10", "--realizations", "3", "--backend", "serial", "--no-progress",
+                 "--out", str(tmp_path)]) == 0
+    assert "[1/1] TOY" in capsys.readouterr().err  # BU10 is not run
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert [(c["key"], c["verdict"]) for c in data["claims"]][0] == ("BU10", "OUT OF SCOPE")
+    assert [c["key"] for c in data["claims"]] == ["BU10", "TOY"]
+    assert "**OUT OF SCOPE (not checked)**" in (tmp_path / "REPORT.md").read_text()
+
+
 # -- overrides -----------------------------------------------------------------------------------------
 def test_override_net_config():
     base = NetConfig(widths=16, depth=4, dataset=DatasetSpec(n=8, height=8, width=8))
@@ -147,3 +157,13 @@ def test_override_other_configs():
     panel = Panel(NetConfig(widths=16, depth=4))
     configs, ignored = override(panel, {"widths": (8,), "depth": 2, "eps": 0.1})
     assert ignored == set() and configs == [Panel(NetConfig(widths=8, depth=2), eps=0.1)]
+
+
+def test_list_names_the_out_of_scope_entries(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "BU10" in out and "[out of scope, not checked:" in out and "BU3 " in out
+
+
+def test_run_refuses_an_out_of_scope_entry_saying_why(capsys):
+    fails(["run", "BU10"], capsys, 1, "BU10 is listed as out of scope, not a checked claim: a performance claim")

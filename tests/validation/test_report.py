@@ -94,3 +94,14 @@ def test_report_is_incremental_and_records_errors(results, tmp_path):
     trend = data["claims"][2]["trends"][0]
     assert trend["values"] == [16, 64, 256] and trend["verdict"] == "PASS"
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_out_of_scope_entries_are_listed_not_checked(tmp_path):
+    import theorems
+    entry = theorems.OUT_OF_SCOPE["BU10"]
+    report = Report(tmp_path, mode="quick", seed=0)
+    report.add_out_of_scope(entry)
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["claims"][0]["verdict"] == "OUT OF SCOPE" and data["claims"][0]["reason"] == entry.reason
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "| BU10 | — | — | — | **OUT OF SCOPE (not checked)** | — |" in md and "not a checked claim" in md

@@ -62,6 +62,8 @@ def test_built_in_norms_and_the_full_rule_of_overrides():
 def test_bad_requests_are_clear_errors():
     with pytest.raises(ValueError, match="unknown claim 'NOPE'"):
         assert_claim("NOPE")
+    with pytest.raises(ValueError, match="BU10 is listed as out of scope, not a checked claim"):
+        assert_claim("BU10")
     with pytest.raises(ValueError, match="expect must be one of"):
         assert_claim("P1", expect="pass")
     with pytest.raises(ValueError, match="needs require_hypotheses=True"):
