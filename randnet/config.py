@@ -12,19 +12,23 @@ import numpy as np
 
 from .activations import get_activation
 from .checks import check_int, check_number, is_int
-from .datasets import BUILTIN, load_array, make_dataset
+from .datasets import BUILTIN, file_shape, load_array, make_dataset
 from .distributions import Distribution, parse_distribution
 from .norms import parse_norm
 from .plugins import register_plugin
 from .proxy import METHODS as PROXY_METHODS
 
 DTYPES = ("float32", "float64")
+MAX_DEPTH = 100_000
+"""The deepest net a configuration may describe (it holds one width per layer)."""
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
     """A built-in dataset ``name`` of ``n`` inputs ``(height, width, channels)``, or a ``path`` to a file.
 
+    For a file (``key``: the array of an ``.npz``), ``n, height, width, channels`` are the file's shape, read from
+    its header when the spec is made (any values given are replaced): what is used is what is recorded.
     ``redraw``: a random built-in dataset is drawn anew in every realization (else once from ``seed``).
     """
 
@@ -44,6 +48,9 @@ class DatasetSpec:
                 raise ValueError(f"unknown dataset {self.name!r}; choose one of {', '.join(BUILTIN)} or give a file path")
             for label in ("n", "height", "width", "channels"):
                 check_int(f"dataset {label}", getattr(self, label))
+        else:
+            for label, v in zip(("n", "height", "width", "channels"), file_shape(self.path, self.key)):
+                object.__setattr__(self, label, v)
 
     def draw(self, seed_sequence: np.random.SeedSequence | None = None) -> np.ndarray:
         """The dataset as float64 ``(N, H, W, C)``; random built-ins use ``seed_sequence`` when ``redraw``."""
@@ -92,6 +99,8 @@ class NetConfig:
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass normalization)
         check_int("depth", self.depth)
+        if self.depth > MAX_DEPTH:
+            raise ValueError(f"depth must be at most {MAX_DEPTH:,}, got {self.depth:,}")
         widths = (self.widths,) if np.ndim(self.widths) == 0 else tuple(self.widths)
         if len(widths) == 1:
             widths = widths * int(self.depth)
@@ -139,6 +148,28 @@ class NetConfig:
             check_int("proxy_nodes", self.proxy_nodes)
         if not isinstance(self.dataset, DatasetSpec):
             raise ValueError("dataset must be a DatasetSpec")
+        self._check_slices(base)
+
+    def _check_slices(self, base: str) -> None:
+        """Refuse a built-in norm whose statistics at ε = 0 would run over one value (zero variance, a zero
+        denominator in every realization): e.g. ``in`` on 1×1 maps."""
+        if self.eps > 0 or base not in ("bn", "in", "gn"):
+            return
+        h, w = self.dataset.height, self.dataset.width
+        if self.first_stride == 2:
+            h, w = -(-h // 2), -(-w // 2)
+        pixels = h * w
+        per_group = min(self.widths) // (self.groups or 1)
+        b = min(self.batch_size or self.dataset.n, self.dataset.n)
+        batch = self.dataset.n % b or b  # the smallest mini-batch (the last one)
+        count = {"in": pixels, "gn": pixels * per_group, "bn": pixels * batch}[base]
+        if count < 2:
+            what = {"in": f"one channel of one input's {h}×{w} map",
+                    "gn": f"one group of {per_group} channel of one input's {h}×{w} map",
+                    "bn": f"one channel of {batch} input's {h}×{w} map"}[base]
+            raise ValueError(f"norm {self.norm!r} takes each statistic over {what}: a single value, of variance zero, "
+                             "so its denominator is zero with ε = 0 — use maps of at least 2 pixels (--size >= 2) or "
+                             "ε > 0 (--eps)")
 
     # -- derived -------------------------------------------------------------------
     @property

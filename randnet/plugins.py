@@ -9,15 +9,22 @@ call; :func:`register_plugin` adds it to the registry under a name a :class:`~ra
     name = register_plugin("randnet.examples.rms_norm:rms_norm")     # -> "rms_norm"
     NetConfig(norm=name)              # also "rms_norm+pn", "rms_norm+ws"
 
-Every failure raises a :class:`PluginError` (a ``ValueError``) that names the reference and the problem.
+Every failure raises a :class:`PluginError` (a ``ValueError``) that names the reference and the problem — also a
+``sys.exit()`` or a ``KeyboardInterrupt`` raised by the user's code (a real Ctrl-C still stops the program:
+:func:`_guarded`). :func:`source_files` names the files that define a plugin (the results store hashes them).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import re
+import signal
+import sys
+import threading
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -40,18 +47,55 @@ class NormSettings:
     batch_size: int | None = None
 
 
+@contextlib.contextmanager
+def _guarded(reference: str, what: str) -> Iterator[None]:
+    """Run the user's code (``what``: "importing module m", "calling it") turning a ``SystemExit`` it raises, and a
+    ``KeyboardInterrupt`` it raises itself, into a :class:`PluginError`.
+
+    A real Ctrl-C (SIGINT) arriving meanwhile must still stop the program: in the main thread a SIGINT handler
+    records it for the duration of the call (and raises ``KeyboardInterrupt`` as Python's default handler does),
+    and only an interrupt without a SIGINT is the plugin's own. Outside the main thread Python never delivers
+    SIGINT, so there any ``KeyboardInterrupt`` comes from the plugin.
+    """
+    sigint = []
+    handler = None
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            def record(signum, frame):
+                sigint.append(signum)
+                handler(signum, frame)
+            signal.signal(signal.SIGINT, record)
+        else:
+            handler = None  # SIG_IGN / SIG_DFL: a Ctrl-C never becomes a KeyboardInterrupt here
+    try:
+        yield
+    except SystemExit as e:
+        raise PluginError(f"{reference!r}: {what} called sys.exit({e.code!r})") from None
+    except KeyboardInterrupt:
+        if sigint:
+            raise
+        raise PluginError(f"{reference!r}: {what} raised KeyboardInterrupt (not a Ctrl-C)") from None
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
+
+
 def _import(reference: str) -> Callable:
     m = _REFERENCE.fullmatch(reference.strip()) if isinstance(reference, str) else None
     if m is None:
         raise PluginError(f"malformed normalization reference {reference!r}: write 'package.module:function'")
     module_name, attr = m.group("module"), m.group("attr")
     try:
-        module = importlib.import_module(module_name)
+        with _guarded(reference, f"importing module {module_name!r}"):
+            module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
         if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
             raise PluginError(f"{reference!r}: no module named {e.name!r} (is it installed or on PYTHONPATH?)") \
                 from None
         raise PluginError(f"{reference!r}: importing module {module_name!r} failed: {e}") from e
+    except PluginError:
+        raise
     except Exception as e:  # the user's module raised while importing
         raise PluginError(f"{reference!r}: importing module {module_name!r} raised {type(e).__name__}: {e}") from e
     obj = module
@@ -82,7 +126,8 @@ def load_normalization(reference: str) -> NormFn:
     def normalization(x: np.ndarray, groups: int | None = None, eps: float = 0.0,
                       batch_size: int | None = None) -> np.ndarray:
         try:
-            y = np.asarray(user(x, NormSettings(groups, eps, batch_size)))
+            with _guarded(reference, "the normalization"):
+                y = np.asarray(user(x, NormSettings(groups, eps, batch_size)))
         except PluginError:
             raise
         except Exception as e:
@@ -123,3 +168,21 @@ def register_plugin(reference: str, name: str | None = None) -> str:
         raise PluginError(f"cannot register {reference!r}: {e}") from None
     _LOADED[reference] = (name, fn)
     return name
+
+
+def source_files(reference: str) -> list[Path]:
+    """The source files that define the plugin ``reference``: its module's file and, when the function is defined
+    elsewhere (imported into the module), that file too. What a realization computes with it depends on them."""
+    user = _import(reference)
+    module = sys.modules[_REFERENCE.fullmatch(reference.strip()).group("module")]
+    files = [getattr(module, "__file__", None)]
+    try:
+        files.append(inspect.getsourcefile(inspect.unwrap(user)))
+    except TypeError:  # a builtin or a C extension's function: no source file
+        pass
+    return [Path(f).resolve() for f in dict.fromkeys(files) if f]
+
+
+def registered() -> tuple[str, ...]:
+    """The references registered in this process (:func:`register_plugin`)."""
+    return tuple(_LOADED)

@@ -6,8 +6,11 @@ a :class:`randnet.NetConfig`, a panel of norms over one, or a claim's own datacl
 - :func:`config_label`, :func:`distinct_labels`: short labels for reports;
 - :func:`flatten`: ``describe()``'s nested dicts as dotted keys (``dataset.n``), :func:`config_columns` the same
   as table columns;
-- :func:`config_digest`: the results store's key, a SHA-256 prefix of ``describe()`` as sorted JSON;
-  :func:`unique` drops configurations with the same digest;
+- digests: :func:`config_digest`, the configuration's identity (a SHA-256 prefix of ``describe()`` as sorted
+  JSON: labels of tables and reports; :func:`unique` drops configurations with the same digest);
+  :func:`code_digest`, the source of packages; :func:`result_digest`, the results store's key — what a
+  realization's result depends on besides ``(claim, seed, k)``: the configuration, the measurement code
+  (:data:`MEASUREMENT_CODE`), the source of any plugin normalization it names and the bytes of any data file;
 - :func:`override`: the one rule that sets attributes of a configuration from names such as ``widths`` or
   ``norms`` (the command line's options and a sweep's grid points both go through it);
 - :func:`group_by`: configurations that differ only in one (swept) attribute, with what tells the groups apart.
@@ -16,7 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
@@ -24,6 +30,7 @@ import numpy as np
 
 from randnet import DatasetSpec, NetConfig
 from randnet.datasets import BUILTIN as BUILTIN_DATASETS
+from randnet.plugins import registered as registered_plugins, source_files
 
 T = TypeVar("T")
 
@@ -97,10 +104,102 @@ def config_columns(config: Any) -> dict[str, Any]:
 
 
 def config_digest(config: Any) -> str:
-    """The configuration's key in the results store: a SHA-256 prefix of ``describe()`` as sorted JSON."""
+    """The configuration's identity: a SHA-256 prefix of ``describe()`` as sorted JSON (tables, reports, :func:`unique`;
+    the results store keys on :func:`result_digest`)."""
     if not hasattr(config, "describe"):
         raise TypeError(f"configuration {type(config).__name__} has no describe() method")
     return hashlib.sha256(_json(config.describe()).encode()).hexdigest()[:16]
+
+
+CODE_PACKAGES = ("randnet", "theorems", "validation")
+"""The packages whose source :func:`code_digest` hashes by default (Dask workers must run the same code)."""
+MEASUREMENT_CODE = ("randnet", "theorems", "validation.realization")
+"""The code that determines a stored realization (:func:`result_digest`): the packages that compute it and the
+engine's measure wrapper (the float64 conversion and the single-threaded BLAS of :mod:`validation.realization`).
+The rest of ``validation`` — intervals, verdicts, reports, plots, the command line — reads stored realizations
+and never changes one, so editing it keeps the store valid."""
+RACY_SECONDS = 2.0
+"""A file modified less than this long before it was hashed is hashed again next time (its timestamp may not
+have moved yet on a coarse clock: git's "racy" rule)."""
+_FILE_DIGESTS: dict[str, tuple[tuple, bytes]] = {}
+
+
+def file_digest(path: str | os.PathLike) -> bytes:
+    """SHA-256 of a file's bytes, cached while its size, timestamps and inode stay the same (and it was hashed
+    more than :data:`RACY_SECONDS` after its last change)."""
+    path = os.path.abspath(path)
+    st = os.stat(path)
+    signature = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    hit = _FILE_DIGESTS.get(path)
+    if hit is not None and hit[0] == signature:
+        return hit[1]
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    digest = h.digest()
+    if time.time() - max(st.st_mtime, st.st_ctime) > RACY_SECONDS:
+        _FILE_DIGESTS[path] = (signature, digest)
+    return digest
+
+
+def code_digest(modules: Sequence[str] = CODE_PACKAGES) -> str:
+    """A SHA-256 prefix of the ``.py`` source of ``modules`` as it is on disk now (each a package: all its files,
+    paths and bytes; or a module: its file): two checkouts with the same package version but different code get
+    different digests."""
+    h = hashlib.sha256()
+    for name in modules:
+        module = importlib.import_module(name)
+        file = Path(module.__file__)
+        if file.name == "__init__.py":
+            files = [(f"{name}/{p.relative_to(file.parent).as_posix()}", p) for p in sorted(file.parent.rglob("*.py"))]
+        else:
+            files = [(f"{name}.py", file)]
+        for label, path in files:
+            h.update(f"{label}\0".encode())
+            h.update(file_digest(path))
+    return h.hexdigest()[:16]
+
+
+def _named_content(value: Any, key: str = "") -> tuple[set[str], set[str]]:
+    """The registered plugin normalizations (``"module:function"``, optionally with ``+pn``/``+ws``) and the data
+    file paths (``path`` entries) anywhere in a ``describe()`` value."""
+    plugins, files = set(), set()
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            p, f = _named_content(v, str(k))
+            plugins |= p
+            files |= f
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            p, f = _named_content(v, key)
+            plugins |= p
+            files |= f
+    elif isinstance(value, str):
+        if key == "path":
+            files.add(value)
+        elif value.partition("+")[0].strip() in registered_plugins():
+            plugins.add(value.partition("+")[0].strip())
+    return plugins, files
+
+
+def result_digest(config: Any, code: str | None = None) -> str:
+    """The results store's key of a configuration: a SHA-256 prefix of :func:`config_digest`, the measurement code
+    (``code``, default :func:`code_digest` of :data:`MEASUREMENT_CODE`), the source files of every plugin
+    normalization it names (:func:`randnet.plugins.source_files`) and the bytes of every data file it names
+    (its ``path`` entries). Editing any of them changes the key, so a stored realization is never reused for
+    another computation; the key is computed here, never by a worker."""
+    h = hashlib.sha256(config_digest(config).encode())
+    h.update((code_digest(MEASUREMENT_CODE) if code is None else code).encode())
+    plugins, files = _named_content(config.describe())
+    for reference in sorted(plugins):
+        for path in source_files(reference):
+            h.update(f"plugin {reference} {path.name}\0".encode())
+            h.update(file_digest(path))
+    for path in sorted(files):
+        h.update(f"data {path}\0".encode())
+        h.update(file_digest(path) if os.path.isfile(path) else b"missing")
+    return h.hexdigest()[:16]
 
 
 def unique(items: Iterable[T], config: Callable[[T], Any] = lambda item: item) -> list[T]:
