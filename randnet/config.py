@@ -15,7 +15,7 @@ from .checks import check_int, check_number, is_int
 from .datasets import BUILTIN, file_shape, load_array, make_dataset
 from .distributions import Distribution, parse_distribution
 from .norms import parse_norm
-from .plugins import register_plugin
+from .plugins import register_plugin, resolve_norm
 from .proxy import METHODS as PROXY_METHODS
 
 DTYPES = ("float32", "float64")
@@ -112,11 +112,9 @@ class NetConfig:
         set_("widths", tuple(int(c) for c in widths))
         if not is_int(self.kernel_size) or self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be a positive odd integer, got {self.kernel_size!r}")
-        norm = str(self.norm)
-        if ":" in norm:  # a user's normalization "package.module:function", optionally with +ws / +pn
-            reference, plus, mods = norm.partition("+")
-            set_("plugin", reference.strip())
-            norm = register_plugin(self.plugin) + plus + mods
+        norm, reference = resolve_norm(self.norm)  # a user's "package.module:function", optionally +ws / +pn
+        if reference is not None:
+            set_("plugin", reference)
         elif self.plugin is not None:
             register_plugin(self.plugin)
         base, _, pn = parse_norm(norm)

@@ -186,3 +186,15 @@ def source_files(reference: str) -> list[Path]:
 def registered() -> tuple[str, ...]:
     """The references registered in this process (:func:`register_plugin`)."""
     return tuple(_LOADED)
+
+
+def resolve_norm(spec: str) -> tuple[str, str | None]:
+    """A norm as :class:`~randnet.NetConfig` takes it — built in (``ln``, ``gn+pn``) or a user's
+    ``package.module:function`` with optional ``+ws`` / ``+pn`` — as ``(spec with the plugin's registered name,
+    the plugin's reference or None)``, registering the plugin now (its import and signature are checked)."""
+    text = str(spec)
+    if ":" not in text:
+        return text, None
+    reference, plus, mods = text.partition("+")
+    reference = reference.strip()
+    return register_plugin(reference) + plus + mods, reference

@@ -7,15 +7,19 @@
     randnet-check diagnose package.module:function [--width 64 --depth 24 --out DIR]
     randnet-check sweep FILE.toml [--dry-run ...]     (see :mod:`validation.sweep`)
 
-Exit status: 0 when the command ran (whatever the verdicts), 1 for a bad argument or input (a
-message in plain words on stderr, no traceback), 2 for a malformed command line, 3 when ``suite``
-ran but some claim raised an error (recorded in the report).
+Exit status (:data:`validation.runner.EXIT_CODES`, also in ``--help``): 0 every claim ran and no verdict is
+FAIL and every negative control was rejected (INCONCLUSIVE and HYPOTHESIS NOT MET included); 1 a bad argument or
+input (one line in plain words on stderr, no traceback, nothing ran); 2 a malformed command line; 3 a claim
+could not run or the run could not finish (the report of what ran is in ``OUT/failed/``); 4 some claim FAILs;
+5 some negative control was not rejected; 130 interrupted (Ctrl-C, SIGTERM); 141 the output pipe was closed.
+``--report-only``: 0 whatever the verdicts.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -24,17 +28,21 @@ from typing import Any, Sequence
 import numpy as np
 
 import randnet
-import randnet.plugins
 from randnet import BUILTIN_DATASETS, load_array, parse_distribution
 from randnet.checks import int_words, is_int, is_number
+from randnet.datasets import check_scale
 from randnet.norms import parse_norm
+from randnet.plugins import resolve_norm
 from theorems import diagnose
 from theorems.base import REGISTRY, RUN_MODES
 
-from .backends import BACKENDS, execute
-from .configs import override, unique
+from .backends import BACKENDS, execute, shutdown_workers
+from .configs import nets, override, unique
 from .plots_proxy import draw_diagnosis
-from .runner import Task, run_and_report
+from .realization import MAX_REALIZATIONS, HypothesisNotMetError, single_threaded
+from .report import write_atomic
+from .runner import EXIT_ERROR, EXIT_INPUT, EXIT_PIPE, RunError, Task, exit_codes_text, exit_status, \
+    run_and_report, writable_folder
 from .sweep import add_sweep_command
 
 DEMO_NORMS = ("bn", "ln", "in", "gn")
@@ -59,6 +67,8 @@ def _number(convert, valid, what: str):
 
 
 positive_int = _number(int, is_int, int_words(1))
+realizations_int = _number(int, lambda v: is_int(v) and v <= MAX_REALIZATIONS,
+                           f"a positive integer at most {MAX_REALIZATIONS:,}")
 nonnegative_int = _number(int, lambda v: is_int(v, 0), int_words(0))
 nonnegative_float = _number(float, lambda v: is_number(v, 0), "a finite number >= 0")
 
@@ -89,10 +99,7 @@ def _checked(check):
 
 def _norm(text: str) -> None:
     """A built-in norm (``ln``, ``gn+pn``…) or a user's ``package.module:function`` (imported and checked now)."""
-    if ":" in text:
-        randnet.plugins.register_plugin(text.partition("+")[0].strip())
-    else:
-        parse_norm(text)
+    parse_norm(resolve_norm(text)[0])
 
 
 norm_spec = _checked(_norm)
@@ -129,7 +136,7 @@ def apply_options(config: Any, opts: dict[str, Any]) -> tuple[list[Any], set[str
             table["n"] = opts["n_inputs"]
         if "size" in opts:
             table.update(height=opts["size"], width=opts["size"])
-        changes["dataset"] = table
+        changes["dataset"] = table  # a file's spec takes its shape from the file (randnet.DatasetSpec)
     out, unused = [], set()
     for w in opts.get("widths", (None,)):
         new, skipped = override(config, changes if w is None else {**changes, "widths": w})
@@ -160,11 +167,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path) -> int:
     """Run each claim, draw its plots and add it to the report in ``out`` (:func:`validation.runner.run_and_report`),
-    saying how each went; returns the number of claims that raised."""
+    saying how each went; returns the exit status (:func:`validation.runner.exit_status`)."""
     def start(index: int, total: int, task: Task) -> None:
         print(f"[{index}/{total}] {task.claim.key}: {task.claim.title}", file=sys.stderr)
 
     def done(task: Task, result, plot_errors: Sequence[str]) -> None:
+        if isinstance(result, HypothesisNotMetError):
+            print(f"  HYPOTHESIS NOT MET (nothing computable): {result}")
+            return
         if isinstance(result, Exception):
             print(f"  ERROR {type(result).__name__}: {result}", file=sys.stderr)
             return
@@ -180,15 +190,27 @@ def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path) 
     outcome = run_and_report(tasks, out, mode=args.mode, seed=args.seed, backend=args.backend, jobs=args.jobs,
                              store=out / ".store", progress=not args.no_progress,
                              command=["randnet-check", *args.argv], on_start=start, on_done=done)
-    print(f"report: {out / 'REPORT.md'}")
-    return len(outcome.errors)
+    if outcome.report == out:
+        print(f"report: {out / 'REPORT.md'}")
+    else:
+        kept = (f"the last good report {out / 'REPORT.md'} is kept" if (out / "REPORT.md").exists()
+                else f"no earlier report in {out}")
+        print(f"report: {outcome.report / 'REPORT.md'} (a claim could not run; {kept})")
+    return exit_status(outcome.results, outcome.errors, args.report_only)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     claim = _claim(args.claim)
     opts = _given(args)
+    data = None
     if "dataset" in opts and opts["dataset"] not in BUILTIN_DATASETS:
-        load_array(opts["dataset"])  # a missing or malformed file is reported before anything runs
+        data = load_array(opts["dataset"])  # a missing or malformed file is reported before anything runs
+        given = [k for k in ("n_inputs", "size") if k in opts]
+        if given:
+            names = ", ".join("--" + k.replace("_", "-") for k in given)
+            print(f"note: {names} apply to built-in datasets only; {opts['dataset']} is used as it is, of shape "
+                  f"(N, H, W, C) = {data.shape} (ignored)", file=sys.stderr)
+            opts = {k: v for k, v in opts.items() if k not in given}
     configs, ignored = [], set()
     for c in claim.configs(args.mode):
         new, skipped = apply_options(c, opts)
@@ -197,8 +219,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if ignored:
         names = ", ".join("--" + k.replace("_", "-") for k in sorted(ignored))
         print(f"note: {names} do(es) not apply to the configurations of claim {claim.key} (ignored)", file=sys.stderr)
+    if data is not None:  # data the forward pass cannot carry, before anything runs
+        for dtype in sorted({net.dtype for c in configs for net in nets(c)}):
+            check_scale(data, dtype, opts["dataset"])
     out = Path(args.out or Path("runs") / claim.key)
-    return 3 if _run_and_report([Task(claim, tuple(unique(configs)), args.realizations)], args, out) else 0
+    return _run_and_report([Task(claim, tuple(unique(configs)), args.realizations)], args, out)
 
 
 def cmd_suite(args: argparse.Namespace) -> int:
@@ -207,7 +232,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
     if unknown:
         raise UserError(f"unknown claim(s) {', '.join(unknown)}; available: {', '.join(sorted(REGISTRY))}")
     tasks = [Task(REGISTRY[k], None, args.realizations) for k in keys]
-    return 3 if _run_and_report(tasks, args, Path(args.out)) else 0
+    return _run_and_report(tasks, args, Path(args.out))
 
 
 def _demo_groups(width: int) -> int:
@@ -244,12 +269,15 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     changes = {k: v for k, v in (("widths", args.width), ("depth", args.depth)) if v is not None}
     config = diagnose.diagnose_config(args.reference, args.mode, **changes)
     realizations = args.realizations or diagnose.REALIZATIONS[args.mode]
-    rows = execute(diagnose.measure, [(config, randnet.realization_seed(args.seed, k)) for k in range(realizations)],
-                   backend=args.backend, jobs=args.jobs, progress=not args.no_progress, desc=config.label())
+    out = writable_folder(args.out or Path("runs") / f"diagnose-{config.name}")
+    try:
+        rows = execute(single_threaded, [(diagnose.measure, config, randnet.realization_seed(args.seed, k))
+                                         for k in range(realizations)],
+                       backend=args.backend, jobs=args.jobs, progress=not args.no_progress, desc=config.label())
+    finally:
+        shutdown_workers()
     diagnosis = diagnose.summarize(config, {q: np.stack([r[q] for r in rows]) for q in rows[0]})
-    out = Path(args.out or Path("runs") / f"diagnose-{config.name}")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "diagnosis.json").write_text(json.dumps(diagnosis.describe(), indent=1, default=str))
+    write_atomic(out / "diagnosis.json", json.dumps(diagnosis.describe(), indent=1, default=str))
     print("\n".join(diagnosis.lines()))
     for path in draw_diagnosis(diagnosis, out):
         print(f"plot: {path}")
@@ -260,13 +288,16 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 def _common(p: argparse.ArgumentParser, out_default: str | None, out_help: str) -> None:
     p.add_argument("--mode", choices=RUN_MODES, default="quick",
                    help="default configurations and realizations: quick (minutes) or full (the paper's scale)")
-    p.add_argument("--realizations", type=positive_int, help="realizations per configuration (default: the claim's)")
+    p.add_argument("--realizations", type=realizations_int,
+                   help=f"realizations per configuration, at most {MAX_REALIZATIONS:,} (default: the claim's)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="run seed (default 0)")
     p.add_argument("--jobs", type=positive_int, default=max(1, min(os.cpu_count() or 1, 2)),
                    help="worker processes (default: min(2, CPUs))")
     p.add_argument("--backend", choices=BACKENDS, default="joblib", help="where realizations run (default joblib)")
     p.add_argument("--out", default=out_default, help=out_help)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--report-only", action="store_true",
+                   help="exit 0 whatever the verdicts (3 still when a claim could not run)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -279,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list the registered claims", description="List the registered claims.")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("run", help="run one claim", description=(
+    p = sub.add_parser("run", help="run one claim", epilog=exit_codes_text(), description=(
         "Run one claim on its default configurations, overridden by the options given. For claims whose "
         "configurations are not random-net configurations, only options naming one of their attributes apply; "
         "the others are reported as ignored."))
@@ -304,7 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dtype", choices=("float32", "float64"), help="dtype of the forward pass")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("suite", help="run every registered claim and write the report", description=(
+    p = sub.add_parser("suite", help="run every registered claim and write the report", epilog=exit_codes_text(),
+                       description=(
         "Run every registered claim (or those named by --only) on its default configurations and write "
         "REPORT.md, results.json and the plots into the output folder, claim after claim."))
     _common(p, "reports", "output folder (default reports)")
@@ -346,11 +378,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         raise SystemExit(2)
     args.argv = argv
+    previous = signal.signal(signal.SIGTERM, _terminate) if hasattr(signal, "SIGTERM") else None
     try:
         return args.func(args)
-    except (UserError, ValueError, FileNotFoundError, ZeroDivisionError) as e:
-        print(f"randnet-check: error: {e}", file=sys.stderr)
-        raise SystemExit(1) from None
+    except BrokenPipeError:  # e.g. `randnet-check sweep FILE --dry-run | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(EXIT_PIPE) from None
+    except KeyboardInterrupt:
+        _error("interrupted; what was computed is in the results store, and a later run resumes from it")
+        raise SystemExit(130) from None
+    except RunError as e:
+        _error(str(e))
+        raise SystemExit(EXIT_ERROR) from None
+    except (UserError, ValueError, FileNotFoundError, ConnectionError) as e:
+        _error(str(e))
+        raise SystemExit(EXIT_INPUT) from None
+    except ArithmeticError as e:  # a computation that cannot be carried out (the message names the cause)
+        _error(f"{type(e).__name__}: {e}")
+        raise SystemExit(EXIT_ERROR) from None
+    except OSError as e:  # an output that cannot be written after the run started (full disk, read-only)
+        _error(f"{e.strerror or e}{f': {e.filename}' if e.filename else ''}")
+        raise SystemExit(EXIT_ERROR) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _error(text: str) -> None:
+    print(f"randnet-check: error: {text}", file=sys.stderr)
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM: stop as Ctrl-C does (the report of what ran is kept, the joblib workers are shut down)."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

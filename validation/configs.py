@@ -214,6 +214,16 @@ def unique(items: Iterable[T], config: Callable[[T], Any] = lambda item: item) -
     return out
 
 
+def nets(config: Any) -> list[NetConfig]:
+    """The random nets a configuration is (a :class:`~randnet.NetConfig`) or holds in its fields (a panel's
+    ``net``), in field order."""
+    if isinstance(config, NetConfig):
+        return [config]
+    if not dataclasses.is_dataclass(config):
+        return []
+    return [v for v in (getattr(config, f.name) for f in dataclasses.fields(config)) if isinstance(v, NetConfig)]
+
+
 # -- overrides ------------------------------------------------------------------------------------------------
 def fields_for(name: str) -> tuple[str, ...]:
     """The fields ``name`` may set, its own name first (``norms``: a field ``norms``, else ``norm``)."""
@@ -251,17 +261,17 @@ def override(config: Any, changes: Mapping[str, Any], base_dir: str | Path | Non
     if not dataclasses.is_dataclass(config):
         return config, [Unused(k, config) for k in changes]
     fields = {f.name for f in dataclasses.fields(config)}
-    nets = sorted(f for f in fields if isinstance(getattr(config, f), NetConfig))
+    net_fields = sorted(f for f in fields if isinstance(getattr(config, f), NetConfig))
     direct, nested, unused = {}, {}, []
     for name, value in changes.items():
         field = next((f for f in fields_for(name) if f in fields), None)
         if field is not None:
             direct[field] = _resolve(field, value, getattr(config, field), base_dir)
-        elif nets:
+        elif net_fields:
             nested[name] = value
         else:
             unused.append(Unused(name, config))
-    for f in nets if nested else ():
+    for f in net_fields if nested else ():
         direct[f], inner = override(getattr(config, f), nested, base_dir)
         unused += [dataclasses.replace(u, within=(f, *u.within)) for u in inner]
     if isinstance(config, NetConfig):

@@ -19,16 +19,16 @@
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 import randnet
-from randnet import NetConfig
 from randnet.checks import check_int
 from theorems.base import REGISTRY, Claim
+
+from .configs import nets
 
 MAX_REALIZATIONS = 1_000_000
 """Realizations per configuration: more is refused before anything runs (the engine lists every task up front,
@@ -100,22 +100,13 @@ def realize(claim_key: str, config: Any, seed: int, k: int) -> tuple[dict[str, n
 
 
 # -- non-finite measurements ------------------------------------------------------------------------------
-def _nets(config: Any) -> list[NetConfig]:
-    """The random nets a configuration is or holds (its :class:`~randnet.NetConfig` fields)."""
-    if isinstance(config, NetConfig):
-        return [config]
-    if not dataclasses.is_dataclass(config):
-        return []
-    return [v for v in (getattr(config, f.name) for f in dataclasses.fields(config)) if isinstance(v, NetConfig)]
-
-
 def likely_cause(config: Any) -> str:
     """Why a configuration's measurements may be NaN or infinite, from its dtype and scales."""
-    nets = _nets(config)
-    if not nets:
+    found = nets(config)
+    if not found:
         return ("an overflow or 0/0 in the claim's computation (very large or very small parameters, or a "
                 "diverging optimization)")
-    net = nets[0]
+    net = found[0]
     info = np.finfo(net.np_dtype)
     limit = float(np.sqrt(info.max))
     large = [f"{name} ~ {getattr(net, name)}" for name in ("weight", "gamma", "beta")

@@ -220,13 +220,16 @@ class Report:
         self.sections.append(self._section(result, rel, plot_errors))
         self.write()
 
-    def add_error(self, key: str, title: str, error: BaseException) -> None:
-        """Record that claim ``key`` failed to run, with the error, and rewrite the files."""
-        text = f"{type(error).__name__}: {error}"
-        self.claims.append({"key": key, "title": title, "verdict": "ERROR", "error": text, "configs": [],
+    def add_error(self, key: str, title: str, error: BaseException, verdict: str = "ERROR") -> None:
+        """Record that claim ``key`` failed to run, with the error, and rewrite the files. ``verdict``
+        :data:`~validation.verdicts.UNMET`: it could not be computed because its configuration breaks a hypothesis
+        (the error says which)."""
+        text = f"{type(error).__name__}: {error}" if verdict != UNMET else str(error)
+        self.claims.append({"key": key, "title": title, "verdict": verdict, "error": text, "configs": [],
                             "trends": []})
-        self.summary.append(f"| {key} | — | — | — | **ERROR** | — |")
-        self.sections.append([f"## {key} — {_esc(title)}", "", f"**ERROR** while running: `{_esc(text)}`", ""])
+        self.summary.append(f"| {key} | — | — | — | **{verdict}** | — |")
+        what = "while running" if verdict != UNMET else "— nothing could be computed"
+        self.sections.append([f"## {key} — {_esc(title)}", "", f"**{verdict}** {what}: `{_esc(text)}`", ""])
         self.write()
 
     # -- rendering -------------------------------------------------------------------------------------

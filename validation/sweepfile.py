@@ -58,19 +58,22 @@ from randnet.checks import is_int, is_number
 from randnet.config import DTYPES
 from randnet.datasets import BUILTIN as BUILTIN_DATASETS
 from randnet.norms import parse_norm
+from randnet.plugins import resolve_norm
 from theorems.base import REGISTRY, RUN_MODES
 
 from .backends import BACKENDS
 from .configs import ALIASES, config_digest, override, same_field, unique
+from .realization import MAX_REALIZATIONS
 
 SWEEP_KEYS = ("name", "claims", "seed", "realizations", "mode", "base", "grid", "run")
 RUN_KEYS = ("backend", "jobs", "scheduler", "store", "out")
 POSITIVE_INTS = ("depth", "kernel_size", "groups", "batch_size", "first_stride", "proxy_nodes", "steps")
 NONNEGATIVE_FLOATS = ("eps", "pn_eps")
 DATASET_FIELDS = tuple(f.name for f in dataclasses.fields(DatasetSpec))
-PARSERS = {"norm": parse_norm, "activation": get_activation, "weight": parse_distribution,
-           "gamma": parse_distribution, "beta": parse_distribution}
-"""Fields whose grid values are strings that randnet reads (their ``ValueError`` names the problem)."""
+PARSERS = {"norm": lambda v: parse_norm(resolve_norm(v)[0]), "activation": get_activation,
+           "weight": parse_distribution, "gamma": parse_distribution, "beta": parse_distribution}
+"""Fields whose grid values are strings that randnet reads (their ``ValueError`` names the problem); a norm may be
+a user's ``package.module:function`` (imported and checked now, as ``randnet-check run --norm`` does)."""
 
 
 class SweepError(ValueError):
@@ -191,8 +194,9 @@ def parse_sweep(data: Mapping[str, Any], source: str = "<sweep>", base_dir: str 
     if not is_int(seed, 0):
         raise SweepError(f"{source}: 'seed' must be a non-negative integer, got {seed!r}")
     realizations = data.get("realizations")
-    if realizations is not None and not is_int(realizations):
-        raise SweepError(f"{source}: 'realizations' must be a positive integer, got {realizations!r}")
+    if realizations is not None and not (is_int(realizations) and realizations <= MAX_REALIZATIONS):
+        raise SweepError(f"{source}: 'realizations' must be a positive integer at most {MAX_REALIZATIONS:,}, got "
+                         f"{realizations!r}")
     mode = data.get("mode", "quick")
     if mode not in RUN_MODES:
         raise SweepError(f"{source}: 'mode' must be one of {', '.join(RUN_MODES)}, got {mode!r}")
@@ -316,7 +320,7 @@ def apply_overrides(config: Any, point: Mapping[str, Any], where: str = "", base
                          f"cannot override them")
     try:
         new, unused = override(config, point, base_dir)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OSError) as e:  # OSError: a dataset file that cannot be read
         shown = ", ".join(f"{k}={show_value(v)}" for k, v in point.items())
         raise SweepError(f"{where}: grid point ({shown}) gives an invalid configuration: {e}") from None
     if unused:

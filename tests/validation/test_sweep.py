@@ -143,7 +143,7 @@ def test_netconfig_overrides(tmp_path, net_toy):
     ("claims = [\"TOY\", \"TOY\"]\n", "lists a claim twice"),
     ("claims = [\"TOY\"]\nwidths = [8]\n", "unknown top-level key(s) ['widths']"),
     ("claims = [\"TOY\"]\nseed = -1\n", "'seed' must be a non-negative integer, got -1"),
-    ("claims = [\"TOY\"]\nrealizations = 0\n", "'realizations' must be a positive integer, got 0"),
+    ("claims = [\"TOY\"]\nrealizations = 0\n", "'realizations' must be a positive integer at most 1,000,000, got 0"),
     ("claims = [\"TOY\"]\nmode = \"huge\"\n", "'mode' must be one of quick, full, got 'huge'"),
     ("claims = [\"TOY\"]\nbase = \"some\"\n", "'base' must be \"all\", \"first\" or a list of indices"),
     ("claims = [\"TOY\"]\nname = \"a b\"\n", "'name' must be a word"),
