@@ -116,8 +116,8 @@ def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | No
         yield Layer(l, x, y, z, p, moments)
 
 
-NORMALIZED_AXES = {"bn": (0, 1, 2), "ln": (1, 2, 3), "in": (1, 2), "gn": (1, 2, 3)}
-"""The axes of ``(N, H, W, C)`` each built-in norm's statistics run over (``gn``: over a group's channels)."""
+NORMALIZED_AXES = {"bn": "(n, h, w)", "ln": "(h, w, c)", "in": "(h, w)", "gn": "(h, w) and a group's channels"}
+"""What each built-in norm's statistics run over, in words (for messages)."""
 
 
 def zero_denominator_cause(config: NetConfig, l: int, w: np.ndarray, z: np.ndarray) -> str:
@@ -133,11 +133,11 @@ def zero_denominator_cause(config: NetConfig, l: int, w: np.ndarray, z: np.ndarr
     flat = z.reshape(z.shape[0], -1, z.shape[-1])
     if z.shape[1] * z.shape[2] > 1 and np.all(flat.max(axis=1) == flat.min(axis=1)):
         return (f"{source} is constant over (h, w) in every input and channel, so the periodic conv x^{l} is too, and "
-                f"{config.base_norm}'s statistics over {NORMALIZED_AXES.get(config.base_norm, 'its slices')} of "
-                f"(N, H, W, C) have zero variance: use data that vary within each image, or ε > 0 (--eps)")
+                f"{config.base_norm}'s statistics over {NORMALIZED_AXES.get(config.base_norm, 'its slices')} have "
+                "zero variance: use data that vary within each image, or ε > 0 (--eps)")
     return (f"x^{l} is constant over one of {config.base_norm}'s slices (its statistics over "
-            f"{NORMALIZED_AXES.get(config.base_norm, 'its slices')} of (N, H, W, C) have zero variance; ε = "
-            f"{config.eps:g}): use ε > 0 (--eps)")
+            f"{NORMALIZED_AXES.get(config.base_norm, 'its slices')} have zero variance with ε = {config.eps:g}): "
+            "use ε > 0 (--eps)")
 
 
 @dataclass(frozen=True)

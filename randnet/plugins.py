@@ -31,7 +31,7 @@ import numpy as np
 from .norms import NORMALIZATIONS, NormFn, register_normalization
 
 _REFERENCE = re.compile(r"(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<attr>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
-_LOADED: dict[str, tuple[str, NormFn]] = {}     # reference -> (registered name, wrapped function)
+_LOADED: dict[str, tuple[str, NormFn, dict]] = {}  # reference -> (registered name, wrapped function, source stamps)
 
 
 class PluginError(ValueError):
@@ -166,13 +166,13 @@ def register_plugin(reference: str, name: str | None = None) -> str:
         register_normalization(name, fn)
     except ValueError as e:
         raise PluginError(f"cannot register {reference!r}: {e}") from None
-    _LOADED[reference] = (name, fn)
+    _LOADED[reference] = (name, fn, {path: _stamp(path) for path in _files(reference)})
     return name
 
 
-def source_files(reference: str) -> list[Path]:
-    """The source files that define the plugin ``reference``: its module's file and, when the function is defined
-    elsewhere (imported into the module), that file too. What a realization computes with it depends on them."""
+def _files(reference: str) -> list[Path]:
+    """The files that define the (importable) plugin ``reference``: its module's file and, when the function is
+    defined elsewhere (imported into the module), that file too."""
     user = _import(reference)
     module = sys.modules[_REFERENCE.fullmatch(reference.strip()).group("module")]
     files = [getattr(module, "__file__", None)]
@@ -181,6 +181,27 @@ def source_files(reference: str) -> list[Path]:
     except TypeError:  # a builtin or a C extension's function: no source file
         pass
     return [Path(f).resolve() for f in dict.fromkeys(files) if f]
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def source_files(reference: str) -> list[Path]:
+    """The source files that define the plugin ``reference`` (what a realization computed with it depends on).
+
+    For a plugin registered in this process, a :class:`PluginError` if a file changed on disk since it was
+    imported: this process would still run the old code under a key made from the new one.
+    """
+    if reference not in _LOADED:
+        return _files(reference)
+    stamps = _LOADED[reference][2]
+    for path, stamp in stamps.items():
+        if not path.exists() or _stamp(path) != stamp:
+            raise PluginError(f"{reference!r}: {path} changed on disk after this process imported it, so it would "
+                              "still run the old code: start a new process")
+    return list(stamps)
 
 
 def registered() -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """One realization: what a worker computes, and what makes its values usable.
 
 - :func:`measure_realization` (the engine's measure wrapper): realization ``k`` of a claim on a configuration,
-  ``claim.measure(config, realization_seed(seed, k))`` as float64 arrays, computed under a **single-threaded
+  ``claim.measure(config, realization_seed(seed, k))`` as float64 arrays (numpy's floating-point warnings off:
+  :func:`check_finite` reports a NaN or inf once, with its cause), computed under a **single-threaded
   BLAS** (:func:`single_threaded_blas`) whatever the backend: a GEMM's blocking, hence its float32 round-off,
   depends on the number of BLAS threads, so this is what makes realization ``k`` bit-for-bit the same on the
   serial, joblib and Dask backends and with any number of workers. numba's parallel kernels need no such limit:
@@ -80,8 +81,8 @@ def measure_realization(claim_key: str, config: Any, seed: int, k: int) -> dict[
     single-threaded BLAS. A zero normalization denominator on a configuration that breaks a hypothesis of the
     claim raises :class:`HypothesisNotMetError` naming the hypothesis."""
     claim = get_claim(claim_key)
-    try:
-        with single_threaded_blas():
+    try:  # no floating-point warnings: a NaN or inf is reported once, with its cause (check_finite)
+        with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             values = claim.measure(config, randnet.realization_seed(seed, k))
     except ZeroDivisionError as e:
         unmet = claim.unmet(config)

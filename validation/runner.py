@@ -189,16 +189,19 @@ def run_and_report(tasks: Sequence[Task], out: str | Path | None, *, mode: str =
     """
     if isinstance(store, (str, Path)):
         store = Store(store)
+    if out is not None:
+        writable_folder(out)
     if store is not None:
         writable_folder(store.root, "the results store")
-    stage = None if out is None else _Staging(Path(out))
-    report = None if stage is None else Report(stage.dir, mode=mode, seed=seed, command=command)
     results, errors, unmet, outputs = [], {}, {}, []
+    stage = report = None
     session = dask_client(scheduler, jobs) if backend == "dask" else contextlib.nullcontext()
     try:
-        with session as client:
+        with session as client:  # an unreachable scheduler is reported here, before anything is staged
             if client is not None:
                 check_worker_versions(client)
+            stage = None if out is None else _Staging(Path(out))
+            report = None if stage is None else Report(stage.dir, mode=mode, seed=seed, command=command)
             for index, task in enumerate(tasks, 1):
                 claim = task.claim
                 if on_start is not None:
@@ -233,13 +236,14 @@ def run_and_report(tasks: Sequence[Task], out: str | Path | None, *, mode: str =
                     outputs += paths
                 if on_done is not None:
                     on_done(task, result, plot_errors)
-        if stage is not None and tables and results:
-            outputs += write_sweep_tables(results, stage.dir)
+            if stage is not None and tables and results:
+                outputs += write_sweep_tables(results, stage.dir)
     except BaseException as e:
+        if stage is None:  # nothing ran (e.g. the scheduler cannot be reached)
+            raise
         where = None
-        if stage is not None:
-            with contextlib.suppress(OSError):
-                where = stage.publish(complete=False)
+        with contextlib.suppress(OSError):
+            where = stage.publish(complete=False)
         if isinstance(e, OSError):
             shown = f"; the report of what ran is in {where / 'REPORT.md'}" if where is not None else ""
             raise RunError(f"{e}{shown}") from e

@@ -4,7 +4,7 @@
 
 ============== ===============================================================================
 claim          the claim key
-config_digest  the configuration's identity (:func:`~validation.configs.config_digest`, not the store's key)
+config_digest  the configuration's identity (``configs.config_digest``; not the store's key)
 config_label   its short label
 config.<f>     one column per field of ``config.describe()``; nested fields are dotted
                (``config.dataset.n``), lists are JSON text (``config.widths`` of unequal widths)
