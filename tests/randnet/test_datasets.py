@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from randnet import BUILTIN_DATASETS, DatasetSpec, instance_moments, load_array, make_dataset
+from randnet.datasets import check_scale, file_shape
 from tests.helpers import assert_close
 
 SHAPE = (6, 5, 4, 3)
@@ -138,3 +139,32 @@ def test_load_rejects_missing_file_and_key(tmp_path):
     path = _write(tmp_path, "one.npz", dict(images=np.ones((1, 2, 2, 1))))
     with pytest.raises(ValueError, match=r"no array 'labels'; it holds \['images'\]"):
         load_array(path, key="labels")
+
+
+def test_file_shape_reads_the_header_only(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((3, 4, 5, 2), np.float32))
+    np.savez(tmp_path / "b.npz", images=np.zeros((1, 2, 2, 1)))
+    assert file_shape(str(tmp_path / "a.npy")) == (3, 4, 5, 2)
+    assert file_shape(str(tmp_path / "b.npz")) == (1, 2, 2, 1) == file_shape(str(tmp_path / "b.npz"), "images")
+    np.save(tmp_path / "flat.npy", np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"expected shape \(N, H, W, C\), got \(3, 4\)"):
+        file_shape(str(tmp_path / "flat.npy"))
+    (tmp_path / "junk.npy").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="not a plain numeric"):
+        file_shape(str(tmp_path / "junk.npy"))
+    with pytest.raises(FileNotFoundError):
+        file_shape(str(tmp_path / "none.npy"))
+
+
+@pytest.mark.parametrize("scale, dtype, match", [
+    (1e300, "float64", "too large for the float64 forward pass"),
+    (1e20, "float32", "too large for the float32 forward pass .* or use --dtype float64"),
+    (1e-300, "float64", "too small for the float64 forward pass"),
+    (1e-20, "float32", "too small for the float32 forward pass"),
+])
+def test_check_scale(scale, dtype, match):
+    x = scale * np.ones((1, 2, 2, 1))
+    with pytest.raises(ValueError, match=match):
+        check_scale(x, dtype, "d.npy")
+    check_scale(np.zeros((1, 2, 2, 1)), dtype)  # identically zero: Definition 1 (i), reported elsewhere
+    check_scale(np.ones((1, 2, 2, 1)), dtype)
