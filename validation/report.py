@@ -3,7 +3,8 @@
 :class:`Report` is written incrementally: every :meth:`Report.add` (a claim's results) or
 :meth:`Report.add_error` (a claim that failed to run) rewrites both files atomically (temporary
 file, then ``os.replace``), so a failure in a later claim keeps everything already computed, and
-the failure itself is recorded. ``results.json`` holds everything needed to redraw the plots:
+the failure itself is recorded (:mod:`validation.runner` writes it in a staging folder and publishes it only when
+every claim ran: the last good report is kept). ``results.json`` holds everything needed to redraw the plots:
 per-cell means, interval bounds, ranges, the raw samples when small, configurations, seed, package
 versions, timings and machine information.
 """
