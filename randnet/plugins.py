@@ -47,38 +47,43 @@ class NormSettings:
     batch_size: int | None = None
 
 
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
+"""Signals whose Python handlers may raise ``KeyboardInterrupt`` (Ctrl-C; a program's own SIGTERM handler)."""
+
+
 @contextlib.contextmanager
 def _guarded(reference: str, what: str) -> Iterator[None]:
-    """Run the user's code (``what``: "importing module m", "calling it") turning a ``SystemExit`` it raises, and a
-    ``KeyboardInterrupt`` it raises itself, into a :class:`PluginError`.
+    """Run the user's code (``what``: "importing module m", "the normalization") turning a ``SystemExit`` it
+    raises, and a ``KeyboardInterrupt`` it raises itself, into a :class:`PluginError`.
 
-    A real Ctrl-C (SIGINT) arriving meanwhile must still stop the program: in the main thread a SIGINT handler
-    records it for the duration of the call (and raises ``KeyboardInterrupt`` as Python's default handler does),
-    and only an interrupt without a SIGINT is the plugin's own. Outside the main thread Python never delivers
-    SIGINT, so there any ``KeyboardInterrupt`` comes from the plugin.
+    A real Ctrl-C (SIGINT, or a SIGTERM whose handler raises ``KeyboardInterrupt``) arriving meanwhile must still
+    stop the program: in the main thread a wrapper of each such Python handler records the signal for the
+    duration of the call (then calls the handler, which raises as before), and only an interrupt without a
+    signal is the plugin's own. Outside the main thread Python runs no signal handler, so there any
+    ``KeyboardInterrupt`` comes from the plugin.
     """
-    sigint = []
-    handler = None
+    received: list[int] = []
+    saved = {}
     if threading.current_thread() is threading.main_thread():
-        handler = signal.getsignal(signal.SIGINT)
-        if callable(handler):
-            def record(signum, frame):
-                sigint.append(signum)
-                handler(signum, frame)
-            signal.signal(signal.SIGINT, record)
-        else:
-            handler = None  # SIG_IGN / SIG_DFL: a Ctrl-C never becomes a KeyboardInterrupt here
+        for signum in STOP_SIGNALS:
+            handler = signal.getsignal(signum)
+            if callable(handler):  # SIG_IGN / SIG_DFL never raise here
+                def record(sig, frame, handler=handler):
+                    received.append(sig)
+                    handler(sig, frame)
+                saved[signum] = handler
+                signal.signal(signum, record)
     try:
         yield
     except SystemExit as e:
         raise PluginError(f"{reference!r}: {what} called sys.exit({e.code!r})") from None
     except KeyboardInterrupt:
-        if sigint:
+        if received:
             raise
         raise PluginError(f"{reference!r}: {what} raised KeyboardInterrupt (not a Ctrl-C)") from None
     finally:
-        if handler is not None:
-            signal.signal(signal.SIGINT, handler)
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
 
 
 def _import(reference: str) -> Callable:

@@ -11,7 +11,8 @@ Exit status (:data:`validation.runner.EXIT_CODES`, also in ``--help``): 0 every 
 FAIL and every negative control was rejected (INCONCLUSIVE and HYPOTHESIS NOT MET included); 1 a bad argument or
 input (one line in plain words on stderr, no traceback, nothing ran); 2 a malformed command line; 3 a claim
 could not run or the run could not finish (the report of what ran is in ``OUT/failed/``); 4 some claim FAILs;
-5 some negative control was not rejected; 130 interrupted (Ctrl-C, SIGTERM); 141 the output pipe was closed.
+5 some negative control was not rejected; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); 141 the output pipe
+was closed.
 ``--report-only``: 0 whatever the verdicts.
 """
 from __future__ import annotations
@@ -41,8 +42,8 @@ from .configs import nets, override, unique
 from .plots_proxy import draw_diagnosis
 from .realization import MAX_REALIZATIONS, HypothesisNotMetError, single_threaded
 from .report import write_atomic
-from .runner import EXIT_ERROR, EXIT_INPUT, EXIT_PIPE, RunError, Task, exit_codes_text, exit_status, \
-    run_and_report, writable_folder
+from .runner import EXIT_ERROR, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, RunError, Task, announce_status, exit_codes_text, \
+    exit_status, run_and_report, writable_folder
 from .sweep import add_sweep_command
 
 DEMO_NORMS = ("bn", "ln", "in", "gn")
@@ -136,7 +137,7 @@ def apply_options(config: Any, opts: dict[str, Any]) -> tuple[list[Any], set[str
             table["n"] = opts["n_inputs"]
         if "size" in opts:
             table.update(height=opts["size"], width=opts["size"])
-        changes["dataset"] = table  # a file's spec takes its shape from the file (randnet.DatasetSpec)
+        changes["dataset"] = table
     out, unused = [], set()
     for w in opts.get("widths", (None,)):
         new, skipped = override(config, changes if w is None else {**changes, "widths": w})
@@ -196,7 +197,7 @@ def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path) 
         kept = (f"the last good report {out / 'REPORT.md'} is kept" if (out / "REPORT.md").exists()
                 else f"no earlier report in {out}")
         print(f"report: {outcome.report / 'REPORT.md'} (a claim could not run; {kept})")
-    return exit_status(outcome.results, outcome.errors, args.report_only)
+    return announce_status(exit_status(outcome.results, outcome.errors, args.report_only))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -385,9 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         raise SystemExit(EXIT_PIPE) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         _error("interrupted; what was computed is in the results store, and a later run resumes from it")
-        raise SystemExit(130) from None
+        raise SystemExit(EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED) from None
     except RunError as e:
         _error(str(e))
         raise SystemExit(EXIT_ERROR) from None
@@ -409,9 +410,13 @@ def _error(text: str) -> None:
     print(f"randnet-check: error: {text}", file=sys.stderr)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as a Ctrl-C (a plugin's guard lets it through, as it does a real Ctrl-C)."""
+
+
 def _terminate(signum, frame) -> None:
     """SIGTERM: stop as Ctrl-C does (the report of what ran is kept, the joblib workers are shut down)."""
-    raise KeyboardInterrupt
+    raise Terminated
 
 
 if __name__ == "__main__":

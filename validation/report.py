@@ -221,11 +221,11 @@ class Report:
         self.sections.append(self._section(result, rel, plot_errors))
         self.write()
 
-    def add_error(self, key: str, title: str, error: BaseException, verdict: str = "ERROR") -> None:
-        """Record that claim ``key`` failed to run, with the error, and rewrite the files. ``verdict``
-        :data:`~validation.verdicts.UNMET`: it could not be computed because its configuration breaks a hypothesis
-        (the error says which)."""
-        text = f"{type(error).__name__}: {error}" if verdict != UNMET else str(error)
+    def add_error(self, key: str, title: str, error: BaseException | str, verdict: str = "ERROR") -> None:
+        """Record that claim ``key`` failed to run, with the error (or a text saying what happened), and rewrite the
+        files. ``verdict`` :data:`~validation.verdicts.UNMET`: it could not be computed because its configuration
+        breaks a hypothesis (the error says which)."""
+        text = str(error) if verdict == UNMET or isinstance(error, str) else f"{type(error).__name__}: {error}"
         self.claims.append({"key": key, "title": title, "verdict": verdict, "error": text, "configs": [],
                             "trends": []})
         self.summary.append(f"| {key} | — | — | — | **{verdict}** | — |")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ FAILED = "failed"
 STAGING = ".partial-"
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_ERROR, EXIT_FAIL, EXIT_NOT_REJECTED = 0, 1, 2, 3, 4, 5
-EXIT_PIPE = 141
+EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED = 130, 141, 143
 EXIT_CODES = (
     (EXIT_OK, "every claim ran; each verdict is PASS, INCONCLUSIVE (undecided at this number of realizations: "
               "the report says how many would decide) or HYPOTHESIS NOT MET; every negative control rejected"),
@@ -54,7 +55,10 @@ EXIT_CODES = (
                  "interrupted); the report of what ran is in OUT/failed/"),
     (EXIT_FAIL, "some claim FAILs (on configurations that meet its hypotheses)"),
     (EXIT_NOT_REJECTED, "some negative control was not rejected (the check cannot tell a false claim)"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C): what was computed is in the store, the report of what ran in "
+                       "OUT/failed/"),
     (EXIT_PIPE, "the output pipe was closed (e.g. `| head`): stopped quietly"),
+    (EXIT_TERMINATED, "terminated (SIGTERM), as for Ctrl-C"),
 )
 """The exit statuses of ``randnet-check run / suite / sweep``; 3 wins over 5, and 5 over 4. ``--report-only``:
 0 whatever the verdicts (3 still when a claim could not run)."""
@@ -64,6 +68,13 @@ def exit_codes_text() -> str:
     """:data:`EXIT_CODES` as the ``--help`` epilog."""
     return "exit status: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES) + \
         ". With --report-only: 0 whatever the verdicts (3 still when a claim could not run)."
+
+
+def announce_status(status: int) -> int:
+    """Say on stderr what a non-zero exit status means (:data:`EXIT_CODES`); returns it."""
+    if status:
+        print(f"exit status {status}: {dict(EXIT_CODES)[status]}", file=sys.stderr)
+    return status
 
 
 class OutputError(ValueError):
@@ -228,6 +239,12 @@ def run_and_report(tasks: Sequence[Task], out: str | Path | None, *, mode: str =
                     if on_done is not None:
                         on_done(task, e, ())
                     continue
+                except BaseException:  # Ctrl-C, SIGTERM: recorded, then the run stops
+                    if report is not None:
+                        with contextlib.suppress(OSError):
+                            report.add_error(claim.key, claim.title, "interrupted while running (Ctrl-C or "
+                                                                     "SIGTERM); what was computed is in the store")
+                    raise
                 results.append(result)
                 plot_errors: list[str] = []
                 if report is not None:

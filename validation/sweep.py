@@ -25,7 +25,7 @@ from .backends import BACKENDS, code_digest
 from .configs import MEASUREMENT_CODE, config_label, result_digest
 from .cost import CostModel, estimate
 from .realization import MAX_REALIZATIONS
-from .runner import Task, exit_codes_text, exit_status, run_and_report
+from .runner import Task, announce_status, exit_codes_text, exit_status, run_and_report
 from .store import Store
 from .sweepfile import Entry, Sweep, SweepError, show_value, load_sweep
 
@@ -281,4 +281,4 @@ def sweep_command(args: argparse.Namespace, file: TextIO | None = None) -> int:
         print("  WARNING: the source code changed on disk during the sweep; results may mix two versions", file=file)
     print(f"  {result.computed} realization(s) computed in {result.seconds:.1f} s; report: "
           f"{Path(result.report or opts['out']) / 'REPORT.md'}", file=file)
-    return exit_status(result.results, result.errors, args.report_only)
+    return announce_status(exit_status(result.results, result.errors, args.report_only))

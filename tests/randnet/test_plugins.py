@@ -180,3 +180,25 @@ def test_resolve_norm():
     assert plugins.resolve_norm("gn+pn") == ("gn+pn", None)
     assert plugins.resolve_norm("randnet.examples.rms_norm:rms_norm+pn") == ("rms_norm+pn",
                                                                              "randnet.examples.rms_norm:rms_norm")
+
+
+def test_a_sigterm_handled_as_an_interrupt_is_let_through(user_module):
+    """A program that turns SIGTERM into KeyboardInterrupt (randnet-check does) still stops inside a plugin."""
+    import signal
+
+    class Stop(KeyboardInterrupt):
+        pass
+
+    def stop(signum, frame):
+        raise Stop
+
+    mod = user_module("import os, signal, time\ndef f(x, config):\n    os.kill(os.getpid(), signal.SIGTERM)\n"
+                      "    time.sleep(5)\n    return x\n")
+    fn = load_normalization(f"{mod}:f")
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with pytest.raises(Stop):
+            fn(X)
+        assert signal.getsignal(signal.SIGTERM) is stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)

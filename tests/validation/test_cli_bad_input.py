@@ -113,6 +113,9 @@ CASES = [
          "called sys.exit(0)", keeps=True),
     Case("plugin raises KeyboardInterrupt", ("run", "T1", *S, "--norm", "{interrupt_plugin}", "--out", "{out}"), 3,
          "raised KeyboardInterrupt (not a Ctrl-C)", keeps=True),
+    # ... but a real signal during the plugin's call still stops the run (SIGTERM here; SIGINT: test_plugins.py)
+    Case("SIGTERM during a plugin", ("run", "T1", *S, "--norm", "{term_plugin}", "--out", "{out}"), 143,
+         "interrupted; what was computed is in the results store", keeps=True),
 ]
 
 
@@ -134,6 +137,8 @@ def files(tmp_path, monkeypatch, clean_plugin_registry):
     monkeypatch.syspath_prepend(str(tmp_path))
     for key, body in (("exit_plugin", "import sys\ndef f(x, config):\n    sys.exit(0)\n"),
                       ("interrupt_plugin", "def f(x, config):\n    raise KeyboardInterrupt\n"),
+                      ("term_plugin", "import os, signal, time\ndef f(x, config):\n"
+                                      "    os.kill(os.getpid(), signal.SIGTERM)\n    time.sleep(5)\n    return x\n"),
                       ("half_plugin", "def halfnorm(x, config):\n    return 0.5 * x / x.std()\n")):
         (tmp_path / f"{key}_{n}.py").write_text(body)
         f[key] = f"{key}_{n}:{'halfnorm' if key == 'half_plugin' else 'f'}"
@@ -205,7 +210,7 @@ def test_bad_input(case, files, capsys, monkeypatch):
         now = _stored(out / ".store")
         assert all(now.get(p) == b for p, b in stored.items()), "a stored realization was lost or changed"
         assert _reads_back(out / ".store") and not list(out.rglob("*.tmp"))
-        if case.status == 3:
+        if case.status in (3, 143):
             assert (out / "failed" / "REPORT.md").exists()
 
 
