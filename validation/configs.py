@@ -198,7 +198,12 @@ def result_digest(config: Any, code: str | None = None) -> str:
             h.update(file_digest(path))
     for path in sorted(files):
         h.update(f"data {path}\0".encode())
-        h.update(file_digest(path) if os.path.isfile(path) else b"missing")
+        if os.path.isdir(path):  # a folder of data files: every file in it
+            for f in sorted(Path(path).rglob("*")):
+                if f.is_file():
+                    h.update(f"{f.relative_to(path).as_posix()}\0".encode() + file_digest(f))
+        else:
+            h.update(file_digest(path) if os.path.isfile(path) else b"missing")
     return h.hexdigest()[:16]
 
 

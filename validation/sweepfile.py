@@ -294,6 +294,10 @@ def _check_value(key: str, v: Any, where: str) -> Any:
             if "name" in v and v["name"] not in BUILTIN_DATASETS:
                 raise SweepError(f"{bad}: unknown built-in dataset {v['name']!r}; choose one of "
                                  f"{', '.join(BUILTIN_DATASETS)}")
+            sized = [k for k in ("n", "height", "width", "channels") if k in v]
+            if "path" in v and sized:
+                raise SweepError(f"{bad}: {', '.join(sized)} apply to built-in datasets only; a file's shape is its "
+                                 "own (drop them)")
         elif not isinstance(v, str) or not (v in BUILTIN_DATASETS or v.endswith((".npy", ".npz"))):
             raise SweepError(f"{bad} is neither a built-in dataset ({', '.join(BUILTIN_DATASETS)}), a .npy/.npz "
                              f"path, nor a table of dataset fields")

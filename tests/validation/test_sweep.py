@@ -163,6 +163,8 @@ def test_netconfig_overrides(tmp_path, net_toy):
     ("claims = [\"TOY\"]\n[grid]\ndatasets = \"cifar\"\n", "key 'datasets': value 'cifar' is neither a built-in"),
     ("claims = [\"TOY\"]\n[grid]\ndatasets = [{ name = \"gaussian\", size = 8 }]\n",
      "unknown dataset field(s) ['size']"),
+    ("claims = [\"TOY\"]\n[grid]\ndatasets = [{ path = \"d.npy\", n = 2 }]\n",
+     "n apply to built-in datasets only; a file's shape is its own"),
     ("claims = [\"TOY\"]\n[grid.T1]\nwidths = 8\n", "key 'T1' holds a table, not values"),
     ("claims = [\"TOY\"]\n[run]\nbackend = \"mpi\"\n", "[run] backend must be one of serial, joblib, dask"),
     ("claims = [\"TOY\"]\n[run]\njobs = 0\n", "[run] jobs must be a positive integer"),
