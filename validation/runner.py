@@ -51,8 +51,8 @@ EXIT_CODES = (
               "the report says how many would decide) or HYPOTHESIS NOT MET; every negative control rejected"),
     (EXIT_INPUT, "bad argument or input (one line on stderr; nothing ran)"),
     (EXIT_USAGE, "malformed command line or sweep file"),
-    (EXIT_ERROR, "a claim could not run, or the run could not finish (store or report not writable, "
-                 "interrupted); the report of what ran is in OUT/failed/"),
+    (EXIT_ERROR, "a claim could not run, or the run could not finish (store or report not writable); the "
+                 "report of what ran is in OUT/failed/"),
     (EXIT_FAIL, "some claim FAILs (on configurations that meet its hypotheses)"),
     (EXIT_NOT_REJECTED, "some negative control was not rejected (the check cannot tell a false claim)"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C): what was computed is in the store, the report of what ran in "
