@@ -184,14 +184,22 @@ def shutdown_workers() -> None:
 
 
 def _execute_joblib(fn, tasks, jobs, deliver) -> list[Any]:
+    import warnings
+
     from joblib import Parallel, delayed
 
     out: list[Any] = [None] * len(tasks)
     gen = Parallel(n_jobs=jobs, return_as="generator_unordered", initializer=exit_with_parent)(
         delayed(_call_indexed)(fn, i, t) for i, t in enumerate(tasks))
-    for i, r in gen:
-        out[i] = r
-        deliver(i, r)
+    with warnings.catch_warnings():  # stopping early (an error, Ctrl-C) cancels the rest: said once, by the caller
+        warnings.filterwarnings("ignore", message=".*tasks which were still being processed by the workers have "
+                                                  "been cancelled", category=UserWarning)
+        try:
+            for i, r in gen:
+                out[i] = r
+                deliver(i, r)
+        finally:
+            gen.close()
     return out
 
 

@@ -223,7 +223,8 @@ def run_and_report(tasks: Sequence[Task], out: str | Path | None, *, mode: str =
                 except StoreError as e:  # every later claim would fail the same way: stop here
                     errors[claim.key] = f"{type(e).__name__}: {e}"
                     if report is not None:
-                        report.add_error(claim.key, claim.title, e)
+                        with contextlib.suppress(OSError):  # the same full disk may refuse the report too
+                            report.add_error(claim.key, claim.title, e)
                     raise
                 except HypothesisNotMetError as e:  # nothing computable: the verdict is the broken hypothesis
                     unmet[claim.key] = str(e)
@@ -262,8 +263,11 @@ def run_and_report(tasks: Sequence[Task], out: str | Path | None, *, mode: str =
         with contextlib.suppress(OSError):
             where = stage.publish(complete=False)
         if isinstance(e, OSError):
-            shown = f"; the report of what ran is in {where / 'REPORT.md'}" if where is not None else ""
-            raise RunError(f"{e}{shown}") from e
+            what = str(e) if isinstance(e, StoreError) else \
+                f"cannot write {e.filename or out} ({e.strerror or e})"
+            shown = (f"; the report of what ran is in {where / 'REPORT.md'}"
+                     if where is not None and (where / "REPORT.md").exists() else "")
+            raise RunError(f"{what}{shown}") from e
         raise
     finally:
         if backend == "joblib":
