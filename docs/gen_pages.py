@@ -6,7 +6,8 @@
   predictions, tolerances, modes, cells);
 - :func:`out_of_scope_section`: for a statement listed as not checked (``theorems.OUT_OF_SCOPE``), why;
 - :func:`claims_table`: the list of claims (and out-of-scope entries), by paper, linking to their pages;
-- :func:`cli_reference`: every subcommand of ``randnet-check`` from :func:`validation.cli.build_parser`;
+- :func:`cli_reference`: every subcommand of ``randnet-check`` from :func:`validation.cli.build_parser`, and the
+  exit statuses (:data:`validation.runner.EXIT_CODES`);
 - :func:`api_page`: the API reference page of a package (one ``:::`` block per public module);
 - :func:`missing_prose`: the registered claims (and out-of-scope entries) without a hand-written page
   ``docs/claims/KEY.md``.
@@ -311,9 +312,22 @@ def _option_rows(parser: argparse.ArgumentParser) -> list[str]:
     return lines
 
 
+def exit_status_rows() -> list[str]:
+    """The exit statuses of ``run``, ``suite`` and ``sweep`` (:data:`validation.runner.EXIT_CODES`) as a table."""
+    from validation.runner import EXIT_CODES
+
+    return (["## Exit status", "", "Of `run`, `suite` and `sweep` (also at the end of their `--help`); `--report-only`: "
+             "0 whatever the verdicts (3 still when a claim could not run). What each guarantees: [exit statuses, "
+             "bad input, the results store and reproducibility](../guides/guarantees.md).", "",
+             "| status | meaning |", "| --- | --- |"]
+            + [f"| {code} | {esc(meaning)} |" for code, meaning in EXIT_CODES] + [""])
+
+
 def cli_reference() -> str:
-    """Every subcommand of ``randnet-check``: its description, usage and arguments, from the argparse parser."""
+    """Every subcommand of ``randnet-check``: its description, usage and arguments, from the argparse parser, and the
+    exit statuses."""
     from validation.cli import build_parser
+    from validation.runner import exit_codes_text
 
     saved = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "100"  # argparse wraps the usage to the terminal's width: the same on every machine
@@ -323,6 +337,9 @@ def cli_reference() -> str:
         for name, sub in _subcommands(parser).items():
             lines += [f"## `randnet-check {name}`", "", esc(sub.description or ""), "", "```text",
                       sub.format_usage().strip(), "```", ""] + _option_rows(sub)
+            if sub.epilog == exit_codes_text():
+                lines += ["Exit status: see [below](#exit-status).", ""]
+        lines += exit_status_rows()
     finally:
         if saved is None:
             os.environ.pop("COLUMNS", None)

@@ -14,11 +14,11 @@ import numpy as np
 
 from .activations import get_activation
 from .checks import check_int, check_number, is_int
-from .datasets import BUILTIN, CIFAR10_BIN, CROP_LIMITS, check_crop, load_array, load_cifar10_bin, make_dataset, \
-    parse_source
+from .datasets import BUILTIN, CIFAR10_BIN, CROP_LIMITS, SHAPE_FIELDS, check_crop, file_shape, is_array_file, \
+    load_array, load_cifar10_bin, make_dataset, parse_source
 from .distributions import Distribution, parse_distribution
 from .norms import BATCH_NORMS, parse_norm
-from .plugins import register_plugin
+from .plugins import register_plugin, resolve_norm
 from .proxy import METHODS as PROXY_METHODS
 
 DTYPES = ("float32", "float64")
@@ -26,6 +26,8 @@ BACKENDS = ("numba", "torch")
 # fields left out of describe() (hence of the store's digest) at these defaults, so that adding them changed no digest
 UNDESCRIBED_DEFAULTS = {"backend": "numba", "device": "cpu"}
 _DEVICE = re.compile(r"cpu|cuda(:\d+)?")
+MAX_DEPTH = 100_000
+"""The deepest net a configuration may describe (it holds one width per layer)."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class DatasetSpec:
     (:func:`randnet.datasets.natural_crops`).
     ``name="cifar10-bin"`` with ``path`` a ``cifar-10-batches-bin`` folder or one ``.bin`` file: ``n`` of its records,
     cropped to ``height × width`` (at most 32×32; :func:`randnet.datasets.load_cifar10_bin`). Any other name with a
-    ``path``: the ``(N, H, W, C)`` array of a ``.npy``/``.npz`` file (``key``: its array in an ``.npz``).
+    ``path``: the ``(N, H, W, C)`` array of a ``.npy``/``.npz`` file (``key``: its array in an ``.npz``); then
+    ``n, height, width, channels`` are the file's shape, read from its header when the spec is made (any values
+    given are replaced: :func:`randnet.datasets.is_array_file`): what is used is what is recorded.
     ``redraw``: a random dataset is drawn anew in every realization (else once from ``seed``).
     """
 
@@ -53,10 +57,13 @@ class DatasetSpec:
     def __post_init__(self) -> None:
         if self.name == CIFAR10_BIN and self.path is None:
             raise ValueError(f"dataset {CIFAR10_BIN!r} needs a path: the cifar-10-batches-bin folder or one .bin file")
-        if self.path is None or self.name == CIFAR10_BIN:
+        if is_array_file(self.name, self.path):  # its shape is the file's
+            for label, v in zip(SHAPE_FIELDS, file_shape(self.path, self.key)):
+                object.__setattr__(self, label, v)
+        else:
             if self.name not in BUILTIN + (CIFAR10_BIN,):
                 raise ValueError(f"unknown dataset {self.name!r}; choose one of {', '.join(BUILTIN)} or give a file path")
-            for label in ("n", "height", "width", "channels"):
+            for label in SHAPE_FIELDS:
                 check_int(f"dataset {label}", getattr(self, label))
             if self.name in CROP_LIMITS:
                 check_crop(self.name, self.height, self.width, self.channels)
@@ -65,7 +72,9 @@ class DatasetSpec:
         """This dataset taken from ``source`` — a built-in name, ``cifar10-bin:PATH`` or a ``.npy``/``.npz`` path
         (relative to ``base_dir`` when given) — keeping ``n``, ``height``, ``width`` (``channels`` = 3 for the
         RGB sources) unless ``changes`` (fields) set them: the one rule from a dataset's text to its spec (the
-        command line's ``--dataset``, a sweep's dataset values), the result checked once."""
+        command line's ``--dataset``, a sweep's dataset values), the result checked once. An array file's spec
+        takes ``n, height, width, channels`` from the file's header whatever ``changes`` say
+        (:func:`validation.configs.ignored_shape_fields` names those a dataset value sets in vain)."""
         name, path = parse_source(source)
         if path is not None and base_dir is not None:
             path = str((Path(base_dir) / path).resolve())
@@ -76,7 +85,7 @@ class DatasetSpec:
 
     def draw(self, seed_sequence: np.random.SeedSequence | None = None) -> np.ndarray:
         """The dataset as float64 ``(N, H, W, C)``; random datasets use ``seed_sequence`` when ``redraw``."""
-        if self.path is not None and self.name != CIFAR10_BIN:
+        if is_array_file(self.name, self.path):
             return load_array(self.path, self.key)
         ss = seed_sequence if (self.redraw and seed_sequence is not None) else np.random.SeedSequence(self.seed)
         rng = np.random.default_rng(ss)
@@ -133,6 +142,8 @@ class NetConfig:
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass normalization)
         check_int("depth", self.depth)
+        if self.depth > MAX_DEPTH:
+            raise ValueError(f"depth must be at most {MAX_DEPTH:,}, got {self.depth:,}")
         widths = (self.widths,) if np.ndim(self.widths) == 0 else tuple(self.widths)
         if len(widths) == 1:
             widths = widths * int(self.depth)
@@ -144,11 +155,9 @@ class NetConfig:
         set_("widths", tuple(int(c) for c in widths))
         if not is_int(self.kernel_size) or self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be a positive odd integer, got {self.kernel_size!r}")
-        norm = str(self.norm)
-        if ":" in norm:  # a user's normalization "package.module:function", optionally with +ws / +pn
-            reference, plus, mods = norm.partition("+")
-            set_("plugin", reference.strip())
-            norm = register_plugin(self.plugin) + plus + mods
+        norm, reference = resolve_norm(self.norm)  # a user's "package.module:function", optionally +ws / +pn
+        if reference is not None:
+            set_("plugin", reference)
         elif self.plugin is not None:
             register_plugin(self.plugin)
         base, _, pn = parse_norm(norm)
@@ -187,6 +196,28 @@ class NetConfig:
             raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         if self.backend == "numba" and self.device != "cpu":
             raise ValueError(f"device {self.device!r} needs backend='torch' (the numba backend runs on the CPU)")
+        self._check_slices(base)
+
+    def _check_slices(self, base: str) -> None:
+        """Refuse a built-in norm whose statistics at ε = 0 would run over one value (zero variance, a zero
+        denominator in every realization): e.g. ``in`` on 1×1 maps."""
+        if self.eps > 0 or base not in ("bn", "in", "gn"):
+            return
+        h, w = self.dataset.height, self.dataset.width
+        if self.first_stride == 2:
+            h, w = -(-h // 2), -(-w // 2)
+        pixels = h * w
+        per_group = min(self.widths) // (self.groups or 1)
+        b = min(self.batch_size or self.dataset.n, self.dataset.n)
+        batch = self.dataset.n % b or b  # the smallest mini-batch (the last one)
+        count = {"in": pixels, "gn": pixels * per_group, "bn": pixels * batch}[base]
+        if count < 2:
+            what = {"in": f"one channel of one input's {h}×{w} map",
+                    "gn": f"one group of {per_group} channel of one input's {h}×{w} map",
+                    "bn": f"one channel of {batch} input's {h}×{w} map"}[base]
+            raise ValueError(f"norm {self.norm!r} takes each statistic over {what}: a single value, of variance zero, "
+                             "so its denominator is zero with ε = 0 — use maps of at least 2 pixels (--size >= 2) or "
+                             "ε > 0 (--eps)")
 
     # -- derived -------------------------------------------------------------------
     @property

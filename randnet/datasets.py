@@ -88,30 +88,101 @@ def validate_array(x: np.ndarray, source: str = "array") -> np.ndarray:
     return x
 
 
+def _npz_key(path: str, keys: list[str], key: str | None) -> str:
+    """The array of an ``.npz`` file to use: ``key``, or its only array; a clear error otherwise."""
+    if key is None:
+        if len(keys) != 1:
+            raise ValueError(f"{path}: it holds arrays {keys}; name one with key=")
+        return keys[0]
+    if key not in keys:
+        raise ValueError(f"{path}: no array {key!r}; it holds {keys}")
+    return key
+
+
+def file_shape(path: str, key: str | None = None) -> tuple[int, int, int, int]:
+    """``(N, H, W, C)`` of the array in a ``.npy`` / ``.npz`` file, read from its header (the data stay on disk);
+    the errors of :func:`load_array` for a missing file, a missing key, an object array or a wrong shape."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"data file not found: {path}")
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                keys = [n[:-4] for n in z.namelist() if n.endswith(".npy")]
+                with z.open(_npz_key(path, keys, key) + ".npy") as f:
+                    shape, dtype = _header(f)
+        else:
+            with open(path, "rb") as f:
+                shape, dtype = _header(f)
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: not a plain numeric .npy/.npz file ({e})") from None
+    if dtype.kind not in "fiu":
+        raise ValueError(f"{path}: expected a numeric array, got {dtype}")
+    if len(shape) != 4:
+        raise ValueError(f"{path}: expected shape (N, H, W, C), got {shape}")
+    if min(shape) < 1:
+        raise ValueError(f"{path}: empty dimension in shape {shape}")
+    return tuple(int(d) for d in shape)  # type: ignore[return-value]
+
+
+def _header(f) -> tuple[tuple[int, ...], np.dtype]:
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(f)
+        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = read(f)
+    except ValueError as e:
+        raise OSError(str(e)) from None
+    return shape, dtype
+
+
+def check_scale(x: np.ndarray, dtype, source: str = "the data") -> None:
+    """Refuse data whose scale the forward pass in ``dtype`` cannot carry: a largest ``|x|`` above ``sqrt(max)`` of
+    the dtype (the conv's sums and the statistics' squares overflow) or, for data not identically zero, below
+    ``sqrt(tiny)`` (the squares underflow, and a normalization's denominator becomes zero)."""
+    info = np.finfo(np.dtype(dtype))
+    top = float(np.max(np.abs(x))) if x.size else 0.0
+    high, low = float(np.sqrt(info.max)), float(np.sqrt(info.tiny))
+    if top > high:
+        raise ValueError(f"{source}: values up to |x| = {top:.3g} are too large for the {np.dtype(dtype)} forward pass "
+                         f"(at most sqrt({float(info.max):.3g}) = {high:.3g}): rescale the data"
+                         + (" or use --dtype float64" if np.dtype(dtype) == np.float32 else ""))
+    if 0 < top < low:
+        raise ValueError(f"{source}: values of at most |x| = {top:.3g} are too small for the {np.dtype(dtype)} forward "
+                         f"pass (at least sqrt({float(info.tiny):.3g}) = {low:.3g}: their squares underflow and the "
+                         "normalization's denominator is zero): rescale the data")
+
+
 def load_array(path: str, key: str | None = None) -> np.ndarray:
     """Load an ``(N, H, W, C)`` float array from ``.npy`` or ``.npz`` (``allow_pickle=False``)."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"data file not found: {path}")
+    refused = (ValueError, OSError, EOFError, zipfile.BadZipFile)
+    why = "not a plain numeric .npy/.npz file (object arrays are refused)"
     try:
         obj = np.load(path, allow_pickle=False)
-        if isinstance(obj, np.lib.npyio.NpzFile):
-            with obj:
-                keys = list(obj.keys())
-                if key is None:
-                    if len(keys) != 1:
-                        raise KeyError(f"it holds arrays {keys}; name one with key=")
-                    key = keys[0]
-                if key not in keys:
-                    raise KeyError(f"no array {key!r}; it holds {keys}")
-                obj = obj[key]
-    except KeyError as e:
-        raise ValueError(f"{path}: {e.args[0]}") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{path}: not a plain numeric .npy/.npz file (object arrays are refused) ({e})") from None
+    except refused as e:
+        raise ValueError(f"{path}: {why} ({e})") from None
+    if isinstance(obj, np.lib.npyio.NpzFile):
+        with obj:
+            name = _npz_key(path, list(obj.keys()), key)
+            try:
+                obj = obj[name]
+            except refused as e:
+                raise ValueError(f"{path}: {why} ({e})") from None
     return validate_array(obj, path)
 
 
 # -- sources named by a string (the command line, sweep files) ----------------------------------------------
+SHAPE_FIELDS = ("n", "height", "width", "channels")
+"""The fields of a :class:`~randnet.DatasetSpec` that give its shape ``(N, H, W, C)``."""
+
+
+def is_array_file(name: str | None, path: str | None) -> bool:
+    """A dataset ``name`` with ``path`` is a ``.npy``/``.npz`` array file (every path but ``cifar10-bin``'s): its
+    shape is the file's, so the :data:`SHAPE_FIELDS` given with it do not apply."""
+    return path is not None and name != CIFAR10_BIN
+
+
 def parse_source(source: str) -> tuple[str | None, str | None]:
     """``(name, path)`` of a dataset named by a string: a built-in name -> ``(name, None)``;
     ``cifar10-bin:PATH`` -> ``("cifar10-bin", PATH)``; anything else is a ``.npy``/``.npz`` path -> ``(None, path)``."""
@@ -128,14 +199,15 @@ def parse_source(source: str) -> tuple[str | None, str | None]:
     return None, source
 
 
-def check_source(source: str) -> None:
+def check_source(source: str) -> np.ndarray | None:
     """Read and check the file(s) that ``source`` names (nothing for a built-in): a bad file is reported
-    before anything runs."""
+    before anything runs. Returns the array of a ``.npy``/``.npz`` file (e.g. for :func:`check_scale`), else None."""
     name, path = parse_source(source)
     if name == CIFAR10_BIN:
         cifar10_source(path)
     elif name is None:
-        load_array(path)
+        return load_array(path)
+    return None
 
 
 # -- natural images ---------------------------------------------------------------------------------------

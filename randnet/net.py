@@ -22,6 +22,7 @@ import numpy as np
 from .activations import get_activation
 from .config import NetConfig
 from .conv import periodic_conv
+from .datasets import check_scale
 from .kernels import InstanceMoments, layer_moments, normalize_activate
 from .proxy import proxy_statistics
 from .norms import centre_input, centres_input, weight_standardize
@@ -102,25 +103,55 @@ def forward(config: NetConfig, ss: np.random.SeedSequence, data: np.ndarray | No
     and the layer's instance moments are one fused pass (:func:`randnet.kernels.normalize_activate`).
     ``config.backend == "torch"`` runs :func:`randnet.torchnet.forward` instead (the same net, on a torch device).
     """
+    dt = config.np_dtype
+    data = draw_data(config, ss) if data is None else data
+    check_scale(data, dt, "the data" if config.dataset.path is None else config.dataset.path)
     if config.backend == "torch":
         from .torchnet import forward as torch_forward
 
         yield from torch_forward(config, ss, data)
         return
     act = get_activation(config.activation)
-    dt = config.np_dtype
-    z = np.ascontiguousarray((draw_data(config, ss) if data is None else data).astype(dt))
+    z = np.ascontiguousarray(data.astype(dt))
     centring = centres_input(config.base_norm)
     for l in range(1, config.depth + 1):
         p = sample_layer(config, ss, l, z.shape[-1])
-        x = periodic_conv(centre_input(z) if centring else z, conv_weight(config, p))
-        if l == 1 and config.first_stride == 2:
-            x = np.ascontiguousarray(x[:, ::2, ::2, :])
-        proxy = (proxy_statistics(p.gamma, p.beta, act, config.proxy_eps, config.proxy_method, config.proxy_nodes)
-                 if config.proxy_norm else None)
-        y, z, moments = normalize_activate(x, config.base_norm, p.gamma, p.beta, act, config.groups, config.eps,
-                                           config.batch_size, proxy)
+        try:
+            x = periodic_conv(centre_input(z) if centring else z, conv_weight(config, p))
+            if l == 1 and config.first_stride == 2:
+                x = np.ascontiguousarray(x[:, ::2, ::2, :])
+            proxy = (proxy_statistics(p.gamma, p.beta, act, config.proxy_eps, config.proxy_method,
+                                      config.proxy_nodes) if config.proxy_norm else None)
+            y, z_next, moments = normalize_activate(x, config.base_norm, p.gamma, p.beta, act, config.groups,
+                                                    config.eps, config.batch_size, proxy)
+        except ZeroDivisionError as e:
+            raise ZeroDivisionError(f"layer {l}: {e}: {zero_denominator_cause(config, l, p.weight, z)}") from None
+        z = z_next
         yield Layer(l, x, y, z, p, moments)
+
+
+NORMALIZED_AXES = {"bn": "(n, h, w)", "ln": "(h, w, c)", "in": "(h, w)", "gn": "(h, w) and a group's channels"}
+"""What each built-in norm's statistics run over, in words (for messages)."""
+
+
+def zero_denominator_cause(config: NetConfig, l: int, w: np.ndarray, z: np.ndarray) -> str:
+    """Why layer ``l``'s normalization (or Proxy Norm) divides by zero, from its weights ``w`` and its input ``z``
+    (the data when ``l = 1``): in words naming the option or the data responsible."""
+    source = "the data" if l == 1 else f"z^{l - 1}, the output of layer {l - 1},"
+    if not np.any(w):
+        return f"ω^{l} is zero (weight ~ {config.weight}): x^{l} = 0"
+    if not np.any(z):
+        return f"{source} is identically zero, so x^{l} = 0"
+    if config.proxy_norm and config.gamma.rms == 0:
+        return f"γ is zero (gamma ~ {config.gamma}): Proxy Norm's variance is zero"
+    flat = z.reshape(z.shape[0], -1, z.shape[-1])
+    if z.shape[1] * z.shape[2] > 1 and np.all(flat.max(axis=1) == flat.min(axis=1)):
+        return (f"{source} is constant over (h, w) in every input and channel, so the periodic conv x^{l} is too, and "
+                f"{config.base_norm}'s statistics over {NORMALIZED_AXES.get(config.base_norm, 'its slices')} have "
+                "zero variance: use data that vary within each image, or ε > 0 (--eps)")
+    return (f"x^{l} is constant over one of {config.base_norm}'s slices (its statistics over "
+            f"{NORMALIZED_AXES.get(config.base_norm, 'its slices')} have zero variance with ε = {config.eps:g}): "
+            "use ε > 0 (--eps)")
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,12 @@ class Claim:
         default number of realizations per configuration, per mode.
     plots
         names of the plots (``validation.plots``) the report draws for this claim.
+    undefined
+        measured quantities that are NaN *by design* where they are undefined (a name, or a prefix ending in
+        ``*``, e.g. ``"rho[*"``): BU7's values "after minimization" of a run whose regularizer never settled, a
+        growth ratio with fewer than two layers below ``d_max``. A NaN there is judged INCONCLUSIVE ("undefined
+        (NaN)"), never PASS or FAIL; any other NaN or ±inf a verdict reads is an error of the configuration
+        (``validation.realization.check_finite``), and so is ±inf in these.
     """
 
     key: str
@@ -117,9 +123,14 @@ class Claim:
     sweep: str | None = None
     realizations: Mapping[str, int] = field(default_factory=lambda: {"quick": 8, "full": 50})
     plots: tuple[str, ...] = ()
+    undefined: tuple[str, ...] = ()
 
     def unmet(self, config: Any) -> list[Hypothesis]:
         return [h for h in self.hypotheses(config) if not h.met]
+
+    def may_be_undefined(self, quantity: str) -> bool:
+        """Whether ``quantity`` is declared NaN by design where undefined (:attr:`undefined`)."""
+        return any(quantity == u or (u.endswith("*") and quantity.startswith(u[:-1])) for u in self.undefined)
 
 
 REGISTRY: dict[str, Claim] = {}

@@ -286,6 +286,7 @@ register(Claim(
                           Hypothesis("norm = bn", c.norm == "bn", f"norm = {c.norm}")],
     measure=batch_measure, comparisons=batch_comparisons, negative_controls=batch_negative_controls,
     reported=("kappa", "rho", "c_star"), realizations={"quick": 6, "full": 10},
+    undefined=("rho_drop", "spearman"),  # from growth_ratio, NaN if fewer than two layers qualify
 ))
 
 

@@ -253,7 +253,7 @@ register(Claim(
               "not covered by the simple theory (open item of SPEC-companions §7C).",
     configs=growth_configs, hypotheses=growth_hypotheses, measure=growth_measure, comparisons=growth_comparisons,
     negative_controls=growth_negative_controls, reported=("rho",), sweep="width",
-    realizations={"quick": 12, "full": 20},
+    realizations={"quick": 12, "full": 20}, undefined=("rho[*", "rho"),  # growth_ratio: NaN if < 2 layers qualify
 ))
 
 
@@ -291,4 +291,5 @@ register(Claim(
               "SPEC-companions §7C).",
     configs=odd_configs, hypotheses=odd_hypotheses, measure=growth_measure, comparisons=odd_comparisons,
     negative_controls=odd_negative_controls, reported=("rho",), realizations={"quick": 4, "full": 20},
+    undefined=("rho[*", "rho"),  # growth_ratio: NaN if fewer than two layers qualify
 ))

@@ -151,6 +151,7 @@ register(Claim(
                                                                f"φ = {c.activation}")],
     measure=training_measure, comparisons=training_comparisons, negative_controls=training_negative_controls,
     reported=("R", "rho", "kappa"), realizations={"quick": 6, "full": 10},
+    undefined=("rho_after", "kappa_after"),  # NaN unless R dropped below 0.1 and stayed there: INCONCLUSIVE
 ))
 
 

@@ -10,7 +10,8 @@ Backends
 ``serial``
     a plain loop in this process.
 ``joblib``
-    ``jobs`` local worker processes (loky).
+    ``jobs`` local worker processes (loky), which end with this process (:func:`exit_with_parent`: within
+    about a second even when it is killed); :func:`shutdown_workers` stops the idle ones kept for reuse.
 ``dask``
     a ``distributed`` cluster. :func:`dask_client` picks it, in this order: the ``client`` or
     ``scheduler`` given to :func:`execute` (a :class:`distributed.Client`, a cluster object such as
@@ -42,22 +43,25 @@ versions and source code as this process. See ``docs/CLUSTERS.md`` for clusters 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import os
 import uuid
 from importlib import metadata
-from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from tqdm.auto import tqdm
 
 from randnet.checks import check_int
 
+from .configs import CODE_PACKAGES, code_digest  # noqa: F401 (code_digest: also this module's API)
+
 BACKENDS = ("serial", "joblib", "dask")
 
 DEFAULT_RETRIES = 2
 """How many times the dask backend resubmits a task that raised an exception."""
+
+PROBE_TIMEOUT = 10.0
+"""Seconds a TCP connection to a scheduler address may take before it is reported unreachable."""
 
 DEFAULT_ALLOWED_FAILURES = 3
 """Worker deaths a task may cause before a LocalCluster's scheduler gives up on it (Dask's default)."""
@@ -144,15 +148,58 @@ def _call_indexed(fn: Callable[..., Any], i: int, args: tuple) -> tuple[int, Any
     return i, fn(*args)
 
 
+PARENT_POLL_S = 0.5
+"""How often a joblib worker checks that the process that started it is still alive."""
+
+
+def exit_with_parent(interval: float = PARENT_POLL_S) -> None:
+    """Worker initializer: a daemon thread ends this process (``os._exit``) as soon as its parent is gone.
+
+    loky keeps idle workers (~390 MiB each here) for reuse, and a parent killed by SIGKILL or SIGTERM cannot
+    shut them down: without this they outlived it by a minute or more. Polling the parent's pid (the process is
+    re-parented when its parent dies) is portable and costs nothing measurable.
+    """
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def shutdown_workers() -> None:
+    """Stop the idle joblib (loky) workers this process keeps for reuse, if any (none are started here)."""
+    try:
+        from joblib.externals.loky import reusable_executor
+    except ImportError:
+        return
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
+
+
 def _execute_joblib(fn, tasks, jobs, deliver) -> list[Any]:
+    import warnings
+
     from joblib import Parallel, delayed
 
     out: list[Any] = [None] * len(tasks)
-    gen = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+    gen = Parallel(n_jobs=jobs, return_as="generator_unordered", initializer=exit_with_parent)(
         delayed(_call_indexed)(fn, i, t) for i, t in enumerate(tasks))
-    for i, r in gen:
-        out[i] = r
-        deliver(i, r)
+    with warnings.catch_warnings():  # stopping early (an error, Ctrl-C) cancels the rest: said once, by the caller
+        warnings.filterwarnings("ignore", message=".*tasks which were still being processed by the workers have "
+                                                  "been cancelled", category=UserWarning)
+        try:
+            for i, r in gen:
+                out[i] = r
+                deliver(i, r)
+        finally:
+            gen.close()
     return out
 
 
@@ -187,7 +234,9 @@ def dask_client(scheduler: Any = None, jobs: int = 1, *,
         end of the block; the cluster itself is left running). Its scheduler's own configuration
         sets ``allowed-failures``.
     timeout
-        seconds to wait for the connection.
+        seconds to wait for the connection. Nothing listening at a ``tcp://`` address is reported at once, an
+        unreachable host after at most :data:`PROBE_TIMEOUT` seconds, a scheduler file that is not JSON or has no
+        address at once.
     """
     from distributed import Client, LocalCluster
 
@@ -217,11 +266,11 @@ def dask_client(scheduler: Any = None, jobs: int = 1, *,
         if not address:
             raise ValueError("empty scheduler address; write e.g. tcp://127.0.0.1:8786")
         if address.endswith(".json"):
-            if not os.path.isfile(address):
-                raise FileNotFoundError(f"scheduler file not found: {address}")
             kwargs["scheduler_file"] = address
+            address = _scheduler_file_address(address)
         else:
             kwargs["address"] = address
+        _probe(address, min(timeout, PROBE_TIMEOUT))
     elif hasattr(scheduler, "scheduler_address"):
         kwargs["address"], address = scheduler, scheduler.scheduler_address
     else:
@@ -234,6 +283,50 @@ def dask_client(scheduler: Any = None, jobs: int = 1, *,
                               f"is `dask scheduler` running there?") from e
     with c:
         yield c
+
+
+def _scheduler_file_address(path: str) -> str:
+    """The scheduler address in a file written by ``dask scheduler --scheduler-file FILE.json``, with a clear error
+    when the file is missing or is not such a file."""
+    import json
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"scheduler file not found: {path}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"scheduler file {path} is not a Dask scheduler file (not JSON: {e})") from None
+    address = info.get("address") if isinstance(info, dict) else None
+    if not isinstance(address, str) or not address:
+        raise ValueError(f"scheduler file {path} is not a Dask scheduler file: it has no \"address\" entry "
+                         "(write it with `dask scheduler --scheduler-file FILE.json`)")
+    return address
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Fail fast when nothing listens at a ``tcp://host:port`` address: a refused connection is reported at once
+    (Dask's client would retry it until its timeout), an unreachable host after ``timeout`` seconds. Other
+    protocols are left to Dask."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp":
+        return
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ValueError(f"malformed scheduler address {address!r}; write e.g. tcp://127.0.0.1:8786") from None
+    if not host or port is None:
+        raise ValueError(f"malformed scheduler address {address!r}: it needs a host and a port, e.g. "
+                         "tcp://127.0.0.1:8786")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as e:
+        why = "timed out" if isinstance(e, TimeoutError) else e.strerror or str(e)
+        raise ConnectionError(f"cannot reach the Dask scheduler at {address} ({why} within {timeout:g} s); is "
+                              "`dask scheduler` running there?") from None
 
 
 def _execute_dask(fn, tasks, jobs, where, retries, desc, deliver, timeout) -> list[Any]:
@@ -293,22 +386,6 @@ def _package_version(package: str) -> str:
         except metadata.PackageNotFoundError:
             version = "unknown"
     return str(version)
-
-
-CODE_PACKAGES = ("randnet", "theorems", "validation")
-"""The packages whose source :func:`code_digest` hashes."""
-
-
-def code_digest(packages: Sequence[str] = CODE_PACKAGES) -> str:
-    """A SHA-256 prefix of the ``.py`` source files of ``packages`` as they are on disk now (paths and bytes):
-    two checkouts with the same package version but different code get different digests."""
-    h = hashlib.sha256()
-    for package in packages:
-        root = Path(importlib.import_module(package).__file__).parent
-        for path in sorted(root.rglob("*.py")):
-            h.update(f"{package}/{path.relative_to(root).as_posix()}\0".encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def check_worker_versions(client: Any, packages: Sequence[str] = ("randnet", "numpy")) -> None:

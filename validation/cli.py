@@ -2,20 +2,26 @@
 
     randnet-check list
     randnet-check run CLAIM [--widths 64,128 --depth 20 --norm ln ... --out DIR]
-    randnet-check suite [--mode quick|full --out reports --jobs 2 --only T1,P6]
+    randnet-check suite [--mode quick|full --out reports --jobs 2 --only T1,P6 --baseline reports/results.json]
     randnet-check demo [--width 32 --depth 8]
     randnet-check diagnose package.module:function [--width 64 --depth 24 --out DIR]
     randnet-check sweep FILE.toml [--dry-run ...]     (see :mod:`validation.sweep`)
 
-Exit status: 0 when the command ran (whatever the verdicts), 1 for a bad argument or input (a
-message in plain words on stderr, no traceback), 2 for a malformed command line, 3 when ``suite``
-ran but some claim raised an error (recorded in the report).
+Exit status (:data:`validation.runner.EXIT_CODES`, also in ``--help``): 0 every claim ran and no verdict is
+FAIL and every negative control was rejected (INCONCLUSIVE and HYPOTHESIS NOT MET included); 1 a bad argument or
+input (one line in plain words on stderr, no traceback, nothing ran); 2 a malformed command line; 3 a claim
+could not run or the run could not finish (the report of what ran is in ``OUT/failed/``); 4 some claim FAILs;
+5 some negative control was not rejected; 6 (``suite --baseline FILE.json`` only, which then never gives 4 or 5) a
+claim's verdict or a negative control's rejection differs from the baseline's (:mod:`validation.baseline`);
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM); 141 the output pipe was closed.
+``--report-only``: 0 whatever the verdicts (and the differences from a baseline, which are still printed).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -24,18 +30,22 @@ from typing import Any, Sequence
 import numpy as np
 
 import randnet
-import randnet.plugins
 from randnet import BUILTIN_DATASETS, parse_distribution
 from randnet.checks import int_words, is_int, is_number
-from randnet.datasets import check_source
+from randnet.datasets import check_scale, check_source
 from randnet.norms import parse_norm
+from randnet.plugins import resolve_norm
 from theorems import diagnose
 from theorems.base import OUT_OF_SCOPE, REGISTRY, RUN_MODES, OutOfScope, unknown_claim
 
-from .backends import BACKENDS, execute
-from .configs import override, unique
+from .backends import BACKENDS, execute, shutdown_workers
+from .baseline import differences as baseline_differences, load_baseline
+from .configs import ignored_shape_fields, nets, override, unique
 from .plots_proxy import draw_diagnosis
-from .runner import Task, run_and_report
+from .realization import MAX_REALIZATIONS, HypothesisNotMetError, single_threaded
+from .report import write_atomic
+from .runner import EXIT_ERROR, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, RunError, Task, \
+    announce_status, exit_codes_text, exit_status, run_and_report, writable_folder
 from .sweep import add_sweep_command
 
 DEMO_NORMS = ("bn", "ln", "in", "gn")
@@ -60,6 +70,8 @@ def _number(convert, valid, what: str):
 
 
 positive_int = _number(int, is_int, int_words(1))
+realizations_int = _number(int, lambda v: is_int(v) and v <= MAX_REALIZATIONS,
+                           f"a positive integer at most {MAX_REALIZATIONS:,}")
 nonnegative_int = _number(int, lambda v: is_int(v, 0), int_words(0))
 nonnegative_float = _number(float, lambda v: is_number(v, 0), "a finite number >= 0")
 
@@ -90,10 +102,7 @@ def _checked(check):
 
 def _norm(text: str) -> None:
     """A built-in norm (``ln``, ``gn+pn``…) or a user's ``package.module:function`` (imported and checked now)."""
-    if ":" in text:
-        randnet.plugins.register_plugin(text.partition("+")[0].strip())
-    else:
-        parse_norm(text)
+    parse_norm(resolve_norm(text)[0])
 
 
 norm_spec = _checked(_norm)
@@ -110,10 +119,24 @@ def claim_keys(text: str) -> tuple[str, ...]:
 NET_OPTIONS = ("depth", "norm", "groups", "activation", "gamma", "beta", "weight", "eps", "dtype", "net_backend",
                "device")
 DATA_OPTIONS = ("dataset", "n_inputs", "size")
+SHAPE_OPTIONS = {"n_inputs": ("n",), "size": ("height", "width")}
+"""The options that set a dataset's shape, and the :class:`~randnet.DatasetSpec` fields they set."""
 
 
 def _given(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in ("widths", *NET_OPTIONS, *DATA_OPTIONS) if getattr(args, k, None) is not None}
+
+
+def dataset_table(opts: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``dataset`` value of :func:`validation.configs.override` that ``--dataset`` (its ``source``),
+    ``--n-inputs`` and ``--size`` give (:data:`SHAPE_OPTIONS`); None when none of them is given."""
+    if not any(k in opts for k in DATA_OPTIONS):
+        return None
+    table = {} if opts.get("dataset") is None else {"source": opts["dataset"]}
+    for option, fields in SHAPE_OPTIONS.items():
+        if option in opts:
+            table.update(dict.fromkeys(fields, opts[option]))
+    return table
 
 
 def apply_options(config: Any, opts: dict[str, Any]) -> tuple[list[Any], set[str]]:
@@ -126,13 +149,8 @@ def apply_options(config: Any, opts: dict[str, Any]) -> tuple[list[Any], set[str
     :attr:`randnet.NetConfig.backend` (the name :data:`validation.configs.ALIASES` gives it).
     """
     changes = {k: opts[k] for k in NET_OPTIONS if k in opts}
-    if any(k in opts for k in DATA_OPTIONS):
-        d = opts.get("dataset")
-        table = {} if d is None else {"source": d}
-        if "n_inputs" in opts:
-            table["n"] = opts["n_inputs"]
-        if "size" in opts:
-            table.update(height=opts["size"], width=opts["size"])
+    table = dataset_table(opts)
+    if table is not None:
         changes["dataset"] = table
     out, unused = [], set()
     for w in opts.get("widths", (None,)):
@@ -165,14 +183,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path,
-                    not_checked: Sequence[OutOfScope] = ()) -> int:
+                    not_checked: Sequence[OutOfScope] = (), baseline: dict | None = None) -> int:
     """Run each claim, draw its plots and add it to the report in ``out`` (:func:`validation.runner.run_and_report`;
-    the out-of-scope entries ``not_checked`` listed there too), saying how each went; returns the number of claims
-    that raised."""
+    the out-of-scope entries ``not_checked`` listed there too), saying how each went; with a ``baseline`` (a
+    ``results.json`` document), print how this run's verdicts differ from it. Returns the exit status
+    (:func:`validation.runner.exit_status`)."""
     def start(index: int, total: int, task: Task) -> None:
         print(f"[{index}/{total}] {task.claim.key}: {task.claim.title}", file=sys.stderr)
 
     def done(task: Task, result, plot_errors: Sequence[str]) -> None:
+        if isinstance(result, HypothesisNotMetError):
+            print(f"  HYPOTHESIS NOT MET (nothing computable): {result}")
+            return
         if isinstance(result, Exception):
             print(f"  ERROR {type(result).__name__}: {result}", file=sys.stderr)
             return
@@ -189,15 +211,37 @@ def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path,
                              store=out / ".store", progress=not args.no_progress,
                              command=["randnet-check", *args.argv], not_checked=not_checked, on_start=start,
                              on_done=done)
-    print(f"report: {out / 'REPORT.md'}")
-    return len(outcome.errors)
+    if outcome.report == out:
+        print(f"report: {out / 'REPORT.md'}")
+    else:
+        kept = (f"the last good report {out / 'REPORT.md'} is kept" if (out / "REPORT.md").exists()
+                else f"no earlier report in {out}")
+        print(f"report: {outcome.report / 'REPORT.md'} (a claim could not run; {kept})")
+    differences = None
+    if baseline is not None:
+        current = json.loads((outcome.report / "results.json").read_text(encoding="utf-8"))
+        differences = baseline_differences(current, baseline, getattr(args, "only", None))
+        where = args.baseline
+        print(f"baseline {where}: {len(differences)} difference(s)" if differences else
+              f"baseline {where}: every verdict and negative control as in the baseline")
+        for line in differences:
+            print(f"  DIFFERS {line}")
+    return announce_status(exit_status(outcome.results, outcome.errors, args.report_only, differences))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     claim = _claim(args.claim)
     opts = _given(args)
+    data = None
     if "dataset" in opts:
-        check_source(opts["dataset"])  # a missing or malformed file is reported before anything runs
+        data = check_source(opts["dataset"])  # a missing or malformed file is reported before anything runs
+        ignored = ignored_shape_fields(dataset_table(opts))
+        unused = [k for k, fields in SHAPE_OPTIONS.items() if k in opts and set(fields) & set(ignored)]
+        if unused:
+            names = ", ".join("--" + k.replace("_", "-") for k in unused)
+            print(f"note: {names} apply to built-in datasets and cifar10-bin only; {opts['dataset']} is used as it "
+                  f"is, of shape (N, H, W, C) = {data.shape} (ignored)", file=sys.stderr)
+            opts = {k: v for k, v in opts.items() if k not in unused}
     configs, ignored = [], set()
     for c in claim.configs(args.mode):
         new, skipped = apply_options(c, opts)
@@ -206,8 +250,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if ignored:
         names = ", ".join("--" + k.replace("_", "-") for k in sorted(ignored))
         print(f"note: {names} do(es) not apply to the configurations of claim {claim.key} (ignored)", file=sys.stderr)
+    if data is not None:  # data the forward pass cannot carry, before anything runs
+        for dtype in sorted({net.dtype for c in configs for net in nets(c)}):
+            check_scale(data, dtype, opts["dataset"])
     out = Path(args.out or Path("runs") / claim.key)
-    return 3 if _run_and_report([Task(claim, tuple(unique(configs)), args.realizations)], args, out) else 0
+    return _run_and_report([Task(claim, tuple(unique(configs)), args.realizations)], args, out)
 
 
 def cmd_suite(args: argparse.Namespace) -> int:
@@ -215,9 +262,10 @@ def cmd_suite(args: argparse.Namespace) -> int:
     unknown = [k for k in keys if k not in REGISTRY and k not in OUT_OF_SCOPE]
     if unknown:
         raise UserError(f"unknown claim(s) {', '.join(unknown)}; available: {', '.join(sorted(REGISTRY))}")
+    baseline = None if args.baseline is None else load_baseline(args.baseline)  # read before anything runs
     tasks = [Task(REGISTRY[k], None, args.realizations) for k in keys if k in REGISTRY]
     not_checked = [OUT_OF_SCOPE[k] for k in keys if k in OUT_OF_SCOPE]
-    return 3 if _run_and_report(tasks, args, Path(args.out), not_checked) else 0
+    return _run_and_report(tasks, args, Path(args.out), not_checked, baseline)
 
 
 def _demo_groups(width: int) -> int:
@@ -254,12 +302,15 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     changes = {k: v for k, v in (("widths", args.width), ("depth", args.depth)) if v is not None}
     config = diagnose.diagnose_config(args.reference, args.mode, **changes)
     realizations = args.realizations or diagnose.REALIZATIONS[args.mode]
-    rows = execute(diagnose.measure, [(config, randnet.realization_seed(args.seed, k)) for k in range(realizations)],
-                   backend=args.backend, jobs=args.jobs, progress=not args.no_progress, desc=config.label())
+    out = writable_folder(args.out or Path("runs") / f"diagnose-{config.name}")
+    try:
+        rows = execute(single_threaded, [(diagnose.measure, config, randnet.realization_seed(args.seed, k))
+                                         for k in range(realizations)],
+                       backend=args.backend, jobs=args.jobs, progress=not args.no_progress, desc=config.label())
+    finally:
+        shutdown_workers()
     diagnosis = diagnose.summarize(config, {q: np.stack([r[q] for r in rows]) for q in rows[0]})
-    out = Path(args.out or Path("runs") / f"diagnose-{config.name}")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "diagnosis.json").write_text(json.dumps(diagnosis.describe(), indent=1, default=str))
+    write_atomic(out / "diagnosis.json", json.dumps(diagnosis.describe(), indent=1, default=str))
     print("\n".join(diagnosis.lines()))
     for path in draw_diagnosis(diagnosis, out):
         print(f"plot: {path}")
@@ -270,13 +321,16 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 def _common(p: argparse.ArgumentParser, out_default: str | None, out_help: str) -> None:
     p.add_argument("--mode", choices=RUN_MODES, default="quick",
                    help="default configurations and realizations: quick (minutes) or full (the paper's scale)")
-    p.add_argument("--realizations", type=positive_int, help="realizations per configuration (default: the claim's)")
+    p.add_argument("--realizations", type=realizations_int,
+                   help=f"realizations per configuration, at most {MAX_REALIZATIONS:,} (default: the claim's)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="run seed (default 0)")
     p.add_argument("--jobs", type=positive_int, default=max(1, min(os.cpu_count() or 1, 2)),
                    help="worker processes (default: min(2, CPUs))")
     p.add_argument("--backend", choices=BACKENDS, default="joblib", help="where realizations run (default joblib)")
     p.add_argument("--out", default=out_default, help=out_help)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--report-only", action="store_true",
+                   help="exit 0 whatever the verdicts (3 still when a claim could not run)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -289,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list the registered claims", description="List the registered claims.")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("run", help="run one claim", description=(
+    p = sub.add_parser("run", help="run one claim", epilog=exit_codes_text(), description=(
         "Run one claim on its default configurations, overridden by the options given. For claims whose "
         "configurations are not random-net configurations, only options naming one of their attributes apply; "
         "the others are reported as ignored."))
@@ -318,11 +372,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", help="torch device of --net-backend torch: cpu (default), cuda or cuda:N")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("suite", help="run every registered claim and write the report", description=(
+    p = sub.add_parser("suite", help="run every registered claim and write the report", epilog=exit_codes_text(),
+                       description=(
         "Run every registered claim (or those named by --only) on its default configurations and write "
         "REPORT.md, results.json and the plots into the output folder, claim after claim."))
     _common(p, "reports", "output folder (default reports)")
     p.add_argument("--only", type=claim_keys, help="comma-separated claim keys, e.g. T1,P6")
+    p.add_argument("--baseline", metavar="FILE.json",
+                   help="the results.json of an earlier suite run: print every claim verdict and negative-control "
+                        "rejection that differs from it, one line each, and exit 6 if any does, 0 if none (FAIL "
+                        "equal to the baseline's included; 4 and 5 are not used)")
     p.set_defaults(func=cmd_suite)
 
     p = sub.add_parser("demo", help="power decomposition of one small random net, per norm (seconds)",
@@ -361,11 +420,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         raise SystemExit(2)
     args.argv = argv
+    previous = signal.signal(signal.SIGTERM, _terminate) if hasattr(signal, "SIGTERM") else None
     try:
         return args.func(args)
-    except (UserError, ValueError, FileNotFoundError, ZeroDivisionError) as e:
-        print(f"randnet-check: error: {e}", file=sys.stderr)
-        raise SystemExit(1) from None
+    except BrokenPipeError:  # e.g. `randnet-check sweep FILE --dry-run | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(EXIT_PIPE) from None
+    except KeyboardInterrupt as e:
+        _error("interrupted; what was computed is in the results store, and a later run resumes from it")
+        raise SystemExit(EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED) from None
+    except RunError as e:
+        _error(str(e))
+        raise SystemExit(EXIT_ERROR) from None
+    except (UserError, ValueError, FileNotFoundError, ConnectionError) as e:
+        _error(str(e))
+        raise SystemExit(EXIT_INPUT) from None
+    except ArithmeticError as e:  # a computation that cannot be carried out (the message names the cause)
+        _error(f"{type(e).__name__}: {e}")
+        raise SystemExit(EXIT_ERROR) from None
+    except OSError as e:  # an output that cannot be written after the run started (full disk, read-only)
+        _error(f"{e.strerror or e}{f': {e.filename}' if e.filename else ''}")
+        raise SystemExit(EXIT_ERROR) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _error(text: str) -> None:
+    print(f"randnet-check: error: {text}", file=sys.stderr)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as a Ctrl-C (a plugin's guard lets it through, as it does a real Ctrl-C)."""
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM: stop as Ctrl-C does (the report of what ran is kept, the joblib workers are shut down)."""
+    raise Terminated
 
 
 if __name__ == "__main__":

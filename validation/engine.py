@@ -2,10 +2,14 @@
 
 Realization ``k`` of a run seeded with ``seed`` is measured from ``randnet.realization_seed(seed, k)``
 alone, so it is the same whatever the backend or the number of workers: every figure is
-bit-for-bit reproducible from ``(config, seed)``. Samples are stacked per quantity into arrays of
+bit-for-bit reproducible from ``(config, seed)`` (each realization runs under a single-threaded BLAS:
+:mod:`validation.realization`). Samples are stacked per quantity into arrays of
 shape ``(R, cells...)`` and kept in frozen result objects (in the style of ``scipy.stats`` results)
 that compute intervals on demand. With a :class:`~validation.store.Store`, each realization is saved
-as soon as its result arrives, so an interrupted run loses nothing and resumes where it stopped.
+as soon as its result arrives, so an interrupted run loses nothing and resumes where it stopped; it is
+keyed by :func:`validation.configs.result_digest` (the configuration, the measurement code, a plugin's source,
+a dataset file's bytes), so nothing stale is ever read. A NaN or ±inf measurement on a configuration that meets
+the claim's hypotheses is an error of that configuration (:func:`validation.realization.check_finite`).
 """
 from __future__ import annotations
 
@@ -16,37 +20,16 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-import randnet
 from randnet.checks import check_int
-from theorems.base import REGISTRY, Claim, Hypothesis, check_run_mode, unknown_claim
+from theorems.base import Claim, Hypothesis, check_run_mode
 
 from .backends import execute
-from .configs import config_digest, distinct_labels, group_by
+from .configs import config_digest, distinct_labels, group_by, result_digest
 from .intervals import ConfidenceInterval, t_interval
+from .realization import check_finite, check_realizations, get_claim, measure_realization  # noqa: F401 (API)
+from .realization import realize as _realize
 from .store import Store
 from .verdicts import Judgement, Trend, judge, judge_trend, overall
-
-
-def get_claim(claim_key: str) -> Claim:
-    """The registered claim ``claim_key`` (importing ``theorems`` registers every claim module)."""
-    try:
-        return REGISTRY[claim_key]
-    except KeyError:
-        raise KeyError(unknown_claim(claim_key)) from None
-
-
-def measure_realization(claim_key: str, config: Any, seed: int, k: int) -> dict[str, np.ndarray]:
-    """Realization ``k``: ``claim.measure(config, realization_seed(seed, k))`` as float64 arrays."""
-    claim = get_claim(claim_key)
-    values = claim.measure(config, randnet.realization_seed(seed, k))
-    return {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
-
-
-def _realize(claim_key: str, config: Any, seed: int, k: int) -> tuple[dict[str, np.ndarray], float]:
-    """One worker task: realization ``k`` and the seconds it took."""
-    start = time.perf_counter()
-    values = measure_realization(claim_key, config, seed, k)
-    return values, time.perf_counter() - start
 
 
 @dataclass(frozen=True)
@@ -146,6 +129,8 @@ def _judge_config(claim: Claim, config: Any, label: str, digest: str, seed: int,
     samples = _stack(claim.key, label, rows)
     hypotheses = tuple(claim.hypotheses(config))
     unmet = tuple(h for h in hypotheses if not h.met)
+    if not unmet:  # where a hypothesis is broken, quantities may be undefined (NaN): the verdict is UNMET anyway
+        check_finite(claim, config, label, samples)
 
     def judged(comparisons, negative):
         out = []
@@ -206,17 +191,18 @@ def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizat
     if not configs:
         raise ValueError(f"claim {claim.key}: no configuration to run")
     n = claim.realizations[mode] if realizations is None else realizations
-    check_int("realizations", n)
+    check_realizations(n)
     check_int("seed", seed, 0)
     if isinstance(store, (str, bytes)) or hasattr(store, "__fspath__"):
         store = Store(store)
     start = time.perf_counter()
     digests = [config_digest(c) for c in configs]
+    keys = [result_digest(c) for c in configs]  # the store's key: the configuration and what determines its result
     rows: dict[tuple[int, int], tuple[dict, float]] = {}
     tasks, where = [], []
     for i, (config, digest) in enumerate(zip(configs, digests)):
         for k in range(n):
-            hit = store.load(claim.key, digest, seed, k) if store is not None else None
+            hit = store.load(claim.key, keys[i], seed, k) if store is not None else None
             if hit is not None:
                 rows[i, k] = hit
             else:
@@ -228,7 +214,7 @@ def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizat
         i, k = where[t]
         rows[i, k] = out
         if store is not None:
-            store.save(claim.key, digests[i], seed, k, *out)
+            store.save(claim.key, keys[i], seed, k, *out)
 
     execute(_realize, tasks, backend=backend, jobs=jobs, progress=progress, desc=claim.key, on_result=keep)
     results = []

@@ -3,7 +3,8 @@
 :class:`Report` is written incrementally: every :meth:`Report.add` (a claim's results) or
 :meth:`Report.add_error` (a claim that failed to run) rewrites both files atomically (temporary
 file, then ``os.replace``), so a failure in a later claim keeps everything already computed, and
-the failure itself is recorded. ``results.json`` holds everything needed to redraw the plots:
+the failure itself is recorded (:mod:`validation.runner` writes it in a staging folder and publishes it only when
+every claim ran: the last good report is kept). ``results.json`` holds everything needed to redraw the plots:
 per-cell means, interval bounds, ranges, the raw samples when small, configurations, seed, package
 versions, timings and machine information.
 """
@@ -229,13 +230,16 @@ class Report:
                               f"**OUT OF SCOPE — not a checked claim.** {_esc(entry.reason)}", ""])
         self.write()
 
-    def add_error(self, key: str, title: str, error: BaseException) -> None:
-        """Record that claim ``key`` failed to run, with the error, and rewrite the files."""
-        text = f"{type(error).__name__}: {error}"
-        self.claims.append({"key": key, "title": title, "verdict": "ERROR", "error": text, "configs": [],
+    def add_error(self, key: str, title: str, error: BaseException | str, verdict: str = "ERROR") -> None:
+        """Record that claim ``key`` failed to run, with the error (or a text saying what happened), and rewrite the
+        files. ``verdict`` :data:`~validation.verdicts.UNMET`: it could not be computed because its configuration
+        breaks a hypothesis (the error says which)."""
+        text = str(error) if verdict == UNMET or isinstance(error, str) else f"{type(error).__name__}: {error}"
+        self.claims.append({"key": key, "title": title, "verdict": verdict, "error": text, "configs": [],
                             "trends": []})
-        self.summary.append(f"| {key} | — | — | — | **ERROR** | — |")
-        self.sections.append([f"## {key} — {_esc(title)}", "", f"**ERROR** while running: `{_esc(text)}`", ""])
+        self.summary.append(f"| {key} | — | — | — | **{verdict}** | — |")
+        what = "while running" if verdict != UNMET else "— nothing could be computed"
+        self.sections.append([f"## {key} — {_esc(title)}", "", f"**{verdict}** {what}: `{_esc(text)}`", ""])
         self.write()
 
     # -- rendering -------------------------------------------------------------------------------------

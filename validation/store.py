@@ -1,15 +1,19 @@
 """A results store: one ``.npz`` file per realization, so an interrupted run resumes.
 
-A file is keyed by ``(claim, configuration digest, seed, k, package version)`` (the digest:
-:func:`validation.configs.config_digest`) and holds the realization's measured quantities plus the key
-itself and the seconds it took to compute.
+A file is keyed by ``(claim, result digest, seed, k, package version)`` (the digest:
+:func:`validation.configs.result_digest` — the configuration, the measurement code, a plugin's source, a data
+file's bytes) and holds the realization's measured quantities plus the key itself and the seconds it took to
+compute.
 Files are written atomically (temporary file in the same folder, then ``os.replace``) and read
-with ``allow_pickle=False``; a file that cannot be read or whose stored key does not match is
-deleted and reported missing, so it is recomputed and never read.
+with ``allow_pickle=False``; an entry that cannot be read (garbage, truncated, a folder in its place) or whose
+stored key does not match is removed and reported missing, so it is recomputed and never read. A store that
+cannot be written (full disk, read-only file system) raises :class:`StoreError`, one line naming the store and
+the cause; the entries already written stay valid.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -51,6 +55,22 @@ def replace_atomically(path: Path, write) -> None:
         raise
 
 
+class StoreError(OSError):
+    """The results store cannot be written (its entries written so far are kept)."""
+
+
+def _discard(path: Path) -> None:
+    """Remove a corrupt entry (a file, or a folder in its place); a store we cannot write is left as it is (the
+    next :meth:`Store.save` reports it)."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 class Store:
     """Per-realization results under ``root/<claim>/``."""
 
@@ -77,7 +97,7 @@ class Store:
             seconds = float(data.pop(_SECONDS))
             return data, seconds
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            path.unlink(missing_ok=True)
+            _discard(path)
             return None
 
     def save(self, claim_key: str, digest: str, seed: int, k: int, values: Mapping[str, np.ndarray],
@@ -87,7 +107,6 @@ class Store:
         if reserved:
             raise ValueError(f"quantity names {sorted(reserved)} are reserved by the store")
         path = self.path(claim_key, digest, seed, k)
-        path.parent.mkdir(parents=True, exist_ok=True)
         extra = {_KEY: np.array(self._key(claim_key, digest, seed, k)), _SECONDS: np.array(seconds)}
 
         def write(tmp: str) -> None:
@@ -96,5 +115,11 @@ class Store:
                 f.flush()
                 os.fsync(f.fileno())
 
-        replace_atomically(path, write)
+        if path.is_dir():  # a folder in the entry's place: corrupt (load discards it too)
+            _discard(path)
+        try:
+            replace_atomically(path, write)
+        except OSError as e:
+            raise StoreError(f"cannot write to the results store {self.root} ({e.strerror or e}): realization {k} "
+                             f"of {claim_key} was not stored; the realizations stored so far are kept") from None
         return path

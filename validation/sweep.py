@@ -22,9 +22,10 @@ from randnet.checks import is_int
 from theorems.base import REGISTRY
 
 from .backends import BACKENDS, code_digest
-from .configs import config_label
+from .configs import MEASUREMENT_CODE, config_label, result_digest
 from .cost import CostModel, estimate
-from .runner import Task, run_and_report
+from .realization import MAX_REALIZATIONS
+from .runner import Task, announce_status, exit_codes_text, exit_status, run_and_report
 from .store import Store
 from .sweepfile import Entry, Sweep, SweepError, show_value, load_sweep
 
@@ -71,10 +72,11 @@ def plan(sweep: Sweep, store: Any = None, registry: Mapping[str, Any] | None = N
     if isinstance(store, (str, os.PathLike)):
         store = Store(store)
     stored = []
+    code = code_digest(MEASUREMENT_CODE)
     for e in entries:
-        digest = e.digest
+        key = result_digest(e.config, code)  # the store's key (as the engine computes it)
         stored.append(0 if store is None else
-                      sum(store.path(e.claim, digest, sweep.seed, k).exists() for k in range(e.realizations)))
+                      sum(store.path(e.claim, key, sweep.seed, k).exists() for k in range(e.realizations)))
     seconds, macs, models = estimate([e.config for e in entries], calibrate_costs)
     return Plan(sweep, tuple(entries), tuple(stored), tuple(seconds), tuple(macs), tuple(models))
 
@@ -137,6 +139,8 @@ class SweepResult:
     code_changed: bool = False
     """The source of randnet/theorems/validation changed on disk while the sweep ran (worker processes
     started after the change may have run the new code)."""
+    report: Path | None = None
+    """The report's folder: ``out``, or ``out/failed`` when a claim could not run (:mod:`validation.runner`)."""
 
     @property
     def computed(self) -> int:
@@ -182,7 +186,8 @@ def run_sweep(sweep: Sweep, *, backend: str = "joblib", jobs: int = 1, scheduler
                       "started after the change ran the new code, so results may mix two versions; run it again "
                       "with a fresh store on a checkout that nobody edits", RuntimeWarning,
                       stacklevel=2)
-    return SweepResult(sweep, done.results, done.errors, done.outputs, time.perf_counter() - start, changed)
+    return SweepResult(sweep, done.results, done.errors, done.outputs, time.perf_counter() - start, changed,
+                       done.report)
 
 
 # -- command line -----------------------------------------------------------------------------------------
@@ -195,8 +200,7 @@ def add_sweep_command(subparsers: Any) -> argparse.ArgumentParser:
         "sweep", help="run a grid of configurations described in a TOML file",
         description="Run every (claim, configuration) of a sweep file on a backend, resuming from the results "
                     "store. Flags override the file's [run] table.",
-        epilog="Exit status: 0 when every claim ran (the verdicts are in the report), 2 for a bad sweep file or "
-               "arguments, 3 when a claim could not run (recorded in the report; the other claims still ran).")
+        epilog=exit_codes_text())
     p.add_argument("file", help="the sweep description (.toml); see examples/sweep_t1.toml")
     p.add_argument("--dry-run", action="store_true",
                    help="print the number of tasks and a cost estimate, run nothing")
@@ -215,6 +219,8 @@ def add_sweep_command(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--realizations", type=int, default=None, help="override the file's realizations")
     p.add_argument("--seed", type=int, default=None, help="override the file's seed")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--report-only", action="store_true",
+                   help="exit 0 whatever the verdicts (3 still when a claim could not run)")
     p.set_defaults(func=sweep_command)
     return p
 
@@ -240,8 +246,10 @@ def sweep_command(args: argparse.Namespace, file: TextIO | None = None) -> int:
     try:
         sweep = load_sweep(args.file)
         if args.realizations is not None or args.seed is not None:
-            if args.realizations is not None and not is_int(args.realizations):
-                raise SweepError(f"--realizations must be a positive integer, got {args.realizations}")
+            if args.realizations is not None and not (is_int(args.realizations)
+                                                      and args.realizations <= MAX_REALIZATIONS):
+                raise SweepError(f"--realizations must be a positive integer at most {MAX_REALIZATIONS:,}, got "
+                                 f"{args.realizations}")
             if args.seed is not None and not is_int(args.seed, 0):
                 raise SweepError(f"--seed must be a non-negative integer, got {args.seed}")
             sweep = dataclasses.replace(
@@ -271,7 +279,6 @@ def sweep_command(args: argparse.Namespace, file: TextIO | None = None) -> int:
         print(f"  {key:<10} ERROR {err}", file=file)
     if result.code_changed:
         print("  WARNING: the source code changed on disk during the sweep; results may mix two versions", file=file)
-    status = 3 if result.errors else 0
     print(f"  {result.computed} realization(s) computed in {result.seconds:.1f} s; report: "
-          f"{Path(opts['out']) / 'REPORT.md'}", file=file)
-    return status
+          f"{Path(result.report or opts['out']) / 'REPORT.md'}", file=file)
+    return announce_status(exit_status(result.results, result.errors, args.report_only))

@@ -60,19 +60,22 @@ from randnet.checks import is_int, is_number
 from randnet.config import DTYPES
 from randnet.datasets import BUILTIN as BUILTIN_DATASETS, CIFAR10_BIN, parse_source
 from randnet.norms import parse_norm
+from randnet.plugins import resolve_norm
 from theorems.base import REGISTRY, RUN_MODES
 
 from .backends import BACKENDS
-from .configs import ALIASES, config_digest, override, same_field, unique
+from .configs import ALIASES, config_digest, ignored_shape_fields, override, same_field, unique
+from .realization import MAX_REALIZATIONS
 
 SWEEP_KEYS = ("name", "claims", "seed", "realizations", "mode", "base", "grid", "run")
 RUN_KEYS = ("backend", "jobs", "scheduler", "store", "out")
 POSITIVE_INTS = ("depth", "kernel_size", "groups", "batch_size", "first_stride", "proxy_nodes", "steps")
 NONNEGATIVE_FLOATS = ("eps", "pn_eps")
 DATASET_FIELDS = tuple(f.name for f in dataclasses.fields(DatasetSpec))
-PARSERS = {"norm": parse_norm, "activation": get_activation, "weight": parse_distribution,
-           "gamma": parse_distribution, "beta": parse_distribution}
-"""Fields whose grid values are strings that randnet reads (their ``ValueError`` names the problem)."""
+PARSERS = {"norm": lambda v: parse_norm(resolve_norm(v)[0]), "activation": get_activation,
+           "weight": parse_distribution, "gamma": parse_distribution, "beta": parse_distribution}
+"""Fields whose grid values are strings that randnet reads (their ``ValueError`` names the problem); a norm may be
+a user's ``package.module:function`` (imported and checked now, as ``randnet-check run --norm`` does)."""
 
 
 class SweepError(ValueError):
@@ -193,8 +196,9 @@ def parse_sweep(data: Mapping[str, Any], source: str = "<sweep>", base_dir: str 
     if not is_int(seed, 0):
         raise SweepError(f"{source}: 'seed' must be a non-negative integer, got {seed!r}")
     realizations = data.get("realizations")
-    if realizations is not None and not is_int(realizations):
-        raise SweepError(f"{source}: 'realizations' must be a positive integer, got {realizations!r}")
+    if realizations is not None and not (is_int(realizations) and realizations <= MAX_REALIZATIONS):
+        raise SweepError(f"{source}: 'realizations' must be a positive integer at most {MAX_REALIZATIONS:,}, got "
+                         f"{realizations!r}")
     mode = data.get("mode", "quick")
     if mode not in RUN_MODES:
         raise SweepError(f"{source}: 'mode' must be one of {', '.join(RUN_MODES)}, got {mode!r}")
@@ -292,6 +296,13 @@ def _check_value(key: str, v: Any, where: str) -> Any:
             if "name" in v and v["name"] not in BUILTIN_DATASETS + (CIFAR10_BIN,):
                 raise SweepError(f"{bad}: unknown built-in dataset {v['name']!r}; choose one of "
                                  f"{', '.join(BUILTIN_DATASETS)} (or {CIFAR10_BIN!r} with a path)")
+            try:
+                sized = ignored_shape_fields(v)
+            except ValueError as e:
+                raise SweepError(f"{bad}: {e}") from None
+            if sized:
+                raise SweepError(f"{bad}: {', '.join(sized)} apply to built-in datasets and {CIFAR10_BIN} only; a "
+                                 ".npy/.npz file's shape is its own (drop them)")
         elif not isinstance(v, str) or not _dataset_text(v, bad):
             raise SweepError(f"{bad} is neither a built-in dataset ({', '.join(BUILTIN_DATASETS)}), a .npy/.npz "
                              f"path, {CIFAR10_BIN}:PATH, nor a table of dataset fields")
@@ -327,7 +338,7 @@ def apply_overrides(config: Any, point: Mapping[str, Any], where: str = "", base
                          f"cannot override them")
     try:
         new, unused = override(config, point, base_dir)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OSError) as e:  # OSError: a dataset file that cannot be read
         shown = ", ".join(f"{k}={show_value(v)}" for k, v in point.items())
         raise SweepError(f"{where}: grid point ({shown}) gives an invalid configuration: {e}") from None
     if unused:

@@ -4,7 +4,7 @@
 
 ============== ===============================================================================
 claim          the claim key
-config_digest  the configuration's digest (the results store's key)
+config_digest  the configuration's identity (``configs.config_digest``; not the store's key)
 config_label   its short label
 config.<f>     one column per field of ``config.describe()``; nested fields are dotted
                (``config.dataset.n``), lists are JSON text (``config.widths`` of unequal widths)
@@ -45,7 +45,7 @@ import numpy as np
 
 from theorems.base import REGISTRY
 
-from .configs import config_columns, config_digest, config_label, group_by
+from .configs import config_columns, config_digest, config_label, group_by, result_digest
 from .plots import save, subplots
 from .store import Store, replace_atomically
 from .verdicts import PASS
@@ -170,12 +170,12 @@ def rows_from_store(store: Any, entries: Iterable[tuple[str, Any]], seed: int, r
         if claim_key not in registry:
             raise KeyError(f"unknown claim {claim_key!r}; registered: {', '.join(sorted(registry))}")
         claim = registry[claim_key]
-        digest = config_digest(config)
+        digest, key = config_digest(config), result_digest(config)  # the store reads by its key
         labels = _labels([*claim.comparisons(config), *claim.negative_controls(config)])
         base = {"claim": claim_key, "config_digest": digest, "config_label": config_label(config),
                 **config_columns(config)}
         for k in range(n):
-            hit = store.load(claim_key, digest, seed, k)
+            hit = store.load(claim_key, key, seed, k)
             if hit is None:
                 missing.append((claim_key, digest, k))
                 continue

@@ -16,7 +16,8 @@ level ``1 − (1 − confidence)/m``, so the ``m`` intervals (and the cell verdi
 jointly with probability ≥ ``confidence``. The comparison is PASS if every cell passes, FAIL if any cell
 fails, else INCONCLUSIVE. If the configuration breaks a hypothesis the verdict is **HYPOTHESIS NOT MET**
 (never PASS); the verdict the data alone gives is kept in ``measured_verdict``. A negative control is
-*rejected* (good) when its measured verdict is FAIL.
+*rejected* (good) when its measured verdict is FAIL in a cell whose values are all finite: a FAIL read from NaN
+or ±inf values rejects nothing.
 """
 from __future__ import annotations
 
@@ -98,6 +99,8 @@ class Judgement:
     more_realizations: int | None
     unmet: tuple[Hypothesis, ...] = ()
     note: str = ""
+    finite: np.ndarray | None = None
+    """per cell, whether every realization's value is finite (None: all of them)"""
 
     @property
     def worst(self) -> int:
@@ -105,8 +108,9 @@ class Judgement:
 
     @property
     def rejected(self) -> bool:
-        """For a negative control: the checker rejected the false claim."""
-        return self.measured_verdict == FAIL
+        """For a negative control: the checker rejected the false claim — FAIL in a cell of finite values."""
+        finite = np.ones(len(self.cell_verdicts), bool) if self.finite is None else self.finite
+        return self.measured_verdict == FAIL and any(v == FAIL and f for v, f in zip(self.cell_verdicts, finite))
 
     @property
     def cells(self) -> list[Any]:
@@ -225,7 +229,7 @@ def judge(comparison: Comparison, samples: np.ndarray, unmet: Sequence[Hypothesi
                      verdict=UNMET if unmet else measured, measured_verdict=measured, cell_verdicts=cell_verdicts,
                      prediction=pred, estimate=estimate, low=np.asarray(low, float), high=np.asarray(high, float),
                      margin=np.asarray(margin, float), confidence=confidence, cell_level=cell_level, realizations=r,
-                     more_realizations=more, unmet=tuple(unmet), note=note)
+                     more_realizations=more, unmet=tuple(unmet), note=note, finite=np.isfinite(x).all(axis=0))
 
 
 # -- asymptotic claims: the trend over a sweep (SPEC §5) ------------------------------------------------

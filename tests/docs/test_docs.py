@@ -104,6 +104,16 @@ def test_cli_reference_has_every_subcommand_and_option():
                     assert f"`{option}`" in text, f"{name} {option} missing from the CLI reference"
 
 
+def test_cli_reference_lists_every_exit_status():
+    from validation.runner import EXIT_CODES
+
+    text = gen.cli_reference()
+    assert "## Exit status" in text and "Exit status: see [below](#exit-status)." in text
+    for code, meaning in EXIT_CODES:
+        assert f"| {code} | {gen.esc(meaning)} |" in text
+    assert "`--baseline`" in text and "| 6 | with --baseline FILE.json" in text
+
+
 def test_api_pages_cover_the_public_modules():
     text = gen.api_page("validation")
     for module in ("validation.engine", "validation.testing", "validation.pytest_plugin", "validation.cli"):

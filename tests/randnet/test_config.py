@@ -113,6 +113,12 @@ def test_replacing_the_norm_drops_bns_mini_batch_setting():
     (dict(proxy_method="simpson"), "proxy_method must be one of"),
     (dict(proxy_nodes=0), "proxy_nodes must be a positive integer"),
     (dict(dataset="gaussian"), "dataset must be a DatasetSpec"),
+    (dict(depth=10 ** 20), "depth must be at most 100,000, got 100,000,000,000,000,000,000"),
+    (dict(norm="in", dataset=DatasetSpec(height=1, width=1)), "one channel of one input's 1×1 map: a single value"),
+    (dict(norm="gn", groups=8, widths=8, dataset=DatasetSpec(height=1, width=1)), "one group of 1 channel"),
+    (dict(norm="bn", dataset=DatasetSpec(n=1, height=1, width=1)), "one channel of 1 input's 1×1 map"),
+    (dict(norm="bn", batch_size=2, dataset=DatasetSpec(n=5, height=1, width=1)), "one channel of 1 input's"),
+    (dict(norm="in", first_stride=2, dataset=DatasetSpec(height=2, width=2)), "1×1 map"),
 ])
 def test_bad_config_raises_a_clear_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -129,6 +135,26 @@ def test_bad_config_raises_a_clear_error(kwargs, match):
 def test_bad_dataset_spec_raises_a_clear_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DatasetSpec(**kwargs)
+
+
+def test_single_value_statistics_are_fine_with_eps_or_more_values():
+    one_pixel = DatasetSpec(n=4, height=1, width=1)
+    assert NetConfig(norm="in", eps=1e-3, dataset=one_pixel).eps == 1e-3
+    assert NetConfig(norm="bn", dataset=one_pixel).norm == "bn"  # 4 inputs: 4 values per channel
+    assert NetConfig(norm="gn", groups=2, widths=8, dataset=one_pixel).groups == 2  # 4 channels per group
+    assert NetConfig(norm="ln", dataset=one_pixel).norm == "ln"
+
+
+def test_a_file_dataset_records_the_files_shape(tmp_path):
+    np.save(tmp_path / "d.npy", np.ones((8, 5, 7, 3)))
+    spec = DatasetSpec(path=str(tmp_path / "d.npy"), n=2, height=3, width=3)
+    assert (spec.n, spec.height, spec.width, spec.channels) == (8, 5, 7, 3)
+    assert NetConfig(dataset=spec).describe()["dataset"]["n"] == 8
+    np.savez(tmp_path / "two.npz", a=np.ones((2, 4, 4, 1)), b=np.ones((3, 4, 4, 2)))
+    spec = DatasetSpec(path=str(tmp_path / "two.npz"), key="b")
+    assert (spec.n, spec.channels) == (3, 2)
+    with pytest.raises(ValueError, match=r"no array 'zz'; it holds \['a', 'b'\]"):
+        DatasetSpec(path=str(tmp_path / "two.npz"), key="zz")
 
 
 def test_valid_variants_are_kept():

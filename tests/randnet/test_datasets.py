@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from randnet import BUILTIN_DATASETS, datasets, DatasetSpec, instance_moments, load_array, make_dataset
+from randnet.datasets import check_scale, file_shape
 from tests.helpers import assert_close
 
 SHAPE = (6, 5, 4, 3)
@@ -141,6 +142,35 @@ def test_load_rejects_missing_file_and_key(tmp_path):
     path = _write(tmp_path, "one.npz", dict(images=np.ones((1, 2, 2, 1))))
     with pytest.raises(ValueError, match=r"no array 'labels'; it holds \['images'\]"):
         load_array(path, key="labels")
+
+
+def test_file_shape_reads_the_header_only(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((3, 4, 5, 2), np.float32))
+    np.savez(tmp_path / "b.npz", images=np.zeros((1, 2, 2, 1)))
+    assert file_shape(str(tmp_path / "a.npy")) == (3, 4, 5, 2)
+    assert file_shape(str(tmp_path / "b.npz")) == (1, 2, 2, 1) == file_shape(str(tmp_path / "b.npz"), "images")
+    np.save(tmp_path / "flat.npy", np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"expected shape \(N, H, W, C\), got \(3, 4\)"):
+        file_shape(str(tmp_path / "flat.npy"))
+    (tmp_path / "junk.npy").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="not a plain numeric"):
+        file_shape(str(tmp_path / "junk.npy"))
+    with pytest.raises(FileNotFoundError):
+        file_shape(str(tmp_path / "none.npy"))
+
+
+@pytest.mark.parametrize("scale, dtype, match", [
+    (1e300, "float64", "too large for the float64 forward pass"),
+    (1e20, "float32", "too large for the float32 forward pass .* or use --dtype float64"),
+    (1e-300, "float64", "too small for the float64 forward pass"),
+    (1e-20, "float32", "too small for the float32 forward pass"),
+])
+def test_check_scale(scale, dtype, match):
+    x = scale * np.ones((1, 2, 2, 1))
+    with pytest.raises(ValueError, match=match):
+        check_scale(x, dtype, "d.npy")
+    check_scale(np.zeros((1, 2, 2, 1)), dtype)  # identically zero: Definition 1 (i), reported elsewhere
+    check_scale(np.ones((1, 2, 2, 1)), dtype)
 
 
 # -- natural images -------------------------------------------------------------------------------------------
@@ -365,10 +395,15 @@ def test_cifar_dataset_spec_and_sources(tmp_path):
     fixed = DatasetSpec("cifar10-bin", n=4, height=32, width=32, path=path, redraw=False, seed=3)
     assert np.array_equal(fixed.draw(np.random.SeedSequence(0)), fixed.draw(np.random.SeedSequence(1)))
     assert spec.with_source("natural") == DatasetSpec("natural", n=4, height=8, width=8, channels=3)
+    x = str(tmp_path / "x.npy")
+    np.save(x, np.ones((2, 5, 6, 1)))
     npy = spec.with_source("x.npy", base_dir=str(tmp_path))
-    assert (npy.name, npy.path) == ("gaussian", str(tmp_path / "x.npy"))  # an array file, whatever the name held
-    assert base.with_source("natural").with_source("x.npy").channels == 3
-    assert base.with_source("x.npy") == dataclasses.replace(base, path="x.npy")
+    assert (npy.name, npy.path) == ("gaussian", x)  # an array file, whatever the name held
+    # an array file's shape is the file's: the spec's n, size and channels, and any changes given, do not apply
+    assert (npy.n, npy.height, npy.width, npy.channels) == (2, 5, 6, 1)
+    assert base.with_source("natural").with_source(x, n=7, height=3, width=3) == DatasetSpec("natural", path=x)
+    assert base.with_source("natural").with_source(x).channels == 1
+    assert base.with_source(x) == dataclasses.replace(base, path=x) == DatasetSpec(path=x, n=99)
     with pytest.raises(ValueError, match="dataset 'cifar10-bin' needs a path"):
         DatasetSpec("cifar10-bin")
     with pytest.raises(ValueError, match="a 33x32 crop does not fit its images \\(at most 32x32\\)"):

@@ -108,3 +108,21 @@ def test_layers_do_not_depend_on_depth():
     """Layer l's parameters come from their own child seed: a deeper net shares its first layers."""
     short, long = _stream(seed=1, depth=2), _stream(seed=1, depth=4)
     assert all(_equal(a, b) for a, b in zip(short, long[:2]))
+
+
+@pytest.mark.parametrize("changes, data, cause", [
+    (dict(weight="constant(0)"), None, "layer 1: .*ω\\^1 is zero \\(weight ~ constant\\(0\\)\\)"),
+    (dict(norm="in"), np.ones((2, 4, 4, 3)), "layer 1: .*the data is constant over \\(h, w\\) in every input and "
+                                             "channel.*in's statistics over \\(h, w\\)"),
+    (dict(norm="ln"), np.zeros((2, 4, 4, 3)), "layer 1: .*the data is identically zero"),
+])
+def test_a_zero_denominator_names_its_cause(changes, data, cause):
+    config = NetConfig(widths=8, depth=2, dataset=DatasetSpec(n=2, height=4, width=4), **changes)
+    with pytest.raises(ZeroDivisionError, match=cause):
+        list(forward(config, realization_seed(0, 0), data))
+
+
+def test_data_the_dtype_cannot_carry_are_refused():
+    config = NetConfig(widths=8, depth=2, dataset=DatasetSpec(n=2, height=4, width=4))
+    with pytest.raises(ValueError, match="too large for the float32 forward pass"):
+        next(forward(config, realization_seed(0, 0), np.full((2, 4, 4, 3), 1e30)))

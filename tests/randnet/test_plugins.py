@@ -123,3 +123,82 @@ def test_example_rms_norm_in_a_net():
     stats = list(layer_stream(config, realization_seed(0, 0)))
     # RMS norm makes P(y^l) = 1 exactly (P(y) is the mean over inputs of their mean squares)
     np.testing.assert_allclose([s.power_y.sum(axis=0).mean() for s in stats], 1.0, rtol=1e-5)
+
+
+# -- user code that ends the program or interrupts it --------------------------------------------------
+@pytest.mark.parametrize("body, message", [
+    ("import sys\ndef f(x, config):\n    sys.exit(0)\n", "the normalization called sys.exit(0)"),
+    ("def f(x, config):\n    raise SystemExit('bye')\n", "the normalization called sys.exit('bye')"),
+    ("def f(x, config):\n    raise KeyboardInterrupt\n", "the normalization raised KeyboardInterrupt (not a Ctrl-C)"),
+])
+def test_exit_and_interrupt_raised_by_the_plugin_are_its_errors(user_module, body, message):
+    fn = load_normalization(f"{user_module(body)}:f")
+    with pytest.raises(PluginError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        fn(X)
+
+
+def test_exit_at_import_is_the_plugins_error(user_module):
+    mod = user_module("import sys\nsys.exit(3)\n")
+    with pytest.raises(PluginError, match=f"importing module '{mod}' called sys.exit\\(3\\)"):
+        load_normalization(f"{mod}:f")
+
+
+def test_a_real_ctrl_c_during_the_plugin_still_stops_the_program(user_module):
+    """A SIGINT delivered while the plugin runs is the user's Ctrl-C: it propagates as KeyboardInterrupt."""
+    mod = user_module("import os, signal, time\ndef f(x, config):\n    os.kill(os.getpid(), signal.SIGINT)\n"
+                      "    time.sleep(5)\n    return x\n")
+    fn = load_normalization(f"{mod}:f")
+    with pytest.raises(KeyboardInterrupt):
+        fn(X)
+    import signal
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+
+
+def test_in_a_worker_thread_any_interrupt_is_the_plugins(user_module):
+    import threading
+
+    fn = load_normalization(f"{user_module('def f(x, config):' + chr(10) + '    raise KeyboardInterrupt' + chr(10))}:f")
+    caught = []
+    thread = threading.Thread(target=lambda: caught.append(pytest.raises(PluginError, fn, X)))
+    thread.start()
+    thread.join()
+    assert caught and "not a Ctrl-C" in str(caught[0].value)
+
+
+def test_source_files_and_a_stale_import(user_module, tmp_path):
+    mod = user_module("def f(x, config):\n    return x\n")
+    reference = f"{mod}:f"
+    register_plugin(reference)
+    (path,) = plugins.source_files(reference)
+    assert path.name == f"{mod}.py" and reference in plugins.registered()
+    path.write_text("def f(x, config):\n    return 2 * x\n")
+    with pytest.raises(PluginError, match="changed on disk after this process imported it"):
+        plugins.source_files(reference)
+
+
+def test_resolve_norm():
+    assert plugins.resolve_norm("gn+pn") == ("gn+pn", None)
+    assert plugins.resolve_norm("randnet.examples.rms_norm:rms_norm+pn") == ("rms_norm+pn",
+                                                                             "randnet.examples.rms_norm:rms_norm")
+
+
+def test_a_sigterm_handled_as_an_interrupt_is_let_through(user_module):
+    """A program that turns SIGTERM into KeyboardInterrupt (randnet-check does) still stops inside a plugin."""
+    import signal
+
+    class Stop(KeyboardInterrupt):
+        pass
+
+    def stop(signum, frame):
+        raise Stop
+
+    mod = user_module("import os, signal, time\ndef f(x, config):\n    os.kill(os.getpid(), signal.SIGTERM)\n"
+                      "    time.sleep(5)\n    return x\n")
+    fn = load_normalization(f"{mod}:f")
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with pytest.raises(Stop):
+            fn(X)
+        assert signal.getsignal(signal.SIGTERM) is stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)

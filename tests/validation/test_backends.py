@@ -266,3 +266,148 @@ def test_code_digest_sees_source_changes(tmp_path, monkeypatch):
     (pkg / "__init__.py").write_text("X = 2\n")
     assert backends.code_digest(("fakepkg",)) != before
     assert backends.code_digest() != before  # randnet, theorems, validation
+
+
+# -- bit for bit at widths where the GEMMs block differently (BLAS threads) ----------------------------
+# Realizations of real claims on float32 nets whose convolutions run large GEMMs: widths 32, 64 and 96 (64 is
+# where serial differed from joblib and Dask by up to 4e-7 when the serial process ran a 2-thread BLAS), the
+# three conv paths (K = 1 direct, K = 3 Winograd, K = 5 Fourier), several norms.
+WIDE = [NetConfig(widths=w, depth=2, kernel_size=k, norm=norm, groups=8 if norm == "gn" else None,
+                  dataset=DatasetSpec(n=n, height=size, width=size))
+        for w, k, norm, n, size in [(64, 3, "ln", 8, 8), (64, 5, "bn", 32, 16), (96, 1, "in", 8, 8),
+                                    (32, 3, "gn", 8, 8), (64, 3, "ln+pn", 8, 12)]]
+WIDE_TASKS = [(claim, c, SEED, k) for c in WIDE for claim, k in (("T1", 0), ("P1", 1))]
+
+
+def _realize_all(**kwargs):
+    from validation.realization import realize
+
+    return [values for values, _ in execute(realize, WIDE_TASKS, progress=False, **kwargs)]
+
+
+def _assert_same_bytes(a, b, what):
+    for task, x, y in zip(WIDE_TASKS, a, b):
+        assert x.keys() == y.keys()
+        for q in x:
+            assert x[q].tobytes() == y[q].tobytes(), f"{what}: {task[0]} {task[1].label()} {q} differs"
+
+
+@pytest.fixture(scope="module")
+def wide_serial():
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(2, user_api="blas"):  # the serial process's own BLAS runs 2 threads, as on 2 cores
+        return _realize_all(backend="serial")
+
+
+def test_serial_joblib_and_dask_give_the_same_bytes_at_width_64(wide_serial, client):
+    _assert_same_bytes(_realize_all(backend="joblib", jobs=2), wide_serial, "joblib, 2 workers")
+    _assert_same_bytes(_realize_all(backend="dask", client=client, timeout=WAIT_S), wide_serial, "dask")
+
+
+def test_a_realization_does_not_depend_on_the_callers_blas_threads(wide_serial):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        _assert_same_bytes(_realize_all(backend="serial"), wide_serial, "1 vs 2 BLAS threads")
+
+
+def test_without_the_limit_blas_threads_would_change_the_bits():
+    """What the limit guards against (so the tests above can fail): the same measurement with 1 and 2 BLAS
+    threads, without :func:`validation.realization.single_threaded_blas`."""
+    from threadpoolctl import threadpool_limits
+
+    from validation.realization import get_claim
+
+    def raw(threads):
+        with threadpool_limits(threads, user_api="blas"):
+            return [get_claim(c).measure(cfg, realization_seed(s, k)) for c, cfg, s, k in WIDE_TASKS]
+
+    one, two = raw(1), raw(2)
+    differ = [q for a, b in zip(one, two) for q in a if np.asarray(a[q]).tobytes() != np.asarray(b[q]).tobytes()]
+    if not differ:
+        pytest.skip("this BLAS gives the same bits with 1 and 2 threads on these shapes")
+    assert differ
+
+
+def test_numba_kernels_do_not_depend_on_their_thread_count():
+    """numba's parallel kernels write each output element from one thread: 1 or 2 threads give the same bits."""
+    import numba
+
+    from validation.realization import realize
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has a single thread here")
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = [realize(*t)[0] for t in WIDE_TASKS]
+        numba.set_num_threads(2)
+        two = [realize(*t)[0] for t in WIDE_TASKS]
+    finally:
+        numba.set_num_threads(before)
+    _assert_same_bytes(one, two, "numba 1 vs 2 threads")
+
+
+# -- joblib workers end with their parent ---------------------------------------------------------------
+PARENT = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from validation.backends import execute
+pids = set(execute(os.getpid, [()] * 8, backend="joblib", jobs=2, progress=False))
+print(" ".join(map(str, sorted(pids))), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_joblib_workers_do_not_outlive_a_killed_parent(sig, tmp_path):
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    parent = subprocess.Popen([sys.executable, "-c", PARENT.format(root=root)], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(p) for p in parent.stdout.readline().split()]
+        assert workers and parent.pid not in workers
+        assert all(_alive(p) for p in workers)  # idle, kept for reuse
+        parent.send_signal(sig)
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 5.0
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in workers), "a joblib worker outlived its parent by more than 5 s"
+    finally:
+        parent.kill()
+
+
+def test_shutdown_workers_stops_the_idle_ones():
+    pids = set(execute(os.getpid, [()] * 4, backend="joblib", jobs=2, progress=False))
+    assert pids and os.getpid() not in pids
+    backends.shutdown_workers()
+    assert not any(_alive(p) for p in pids)
+    backends.shutdown_workers()  # none left: nothing to do
+
+
+def test_a_scheduler_file_that_is_not_one_is_a_clear_error(tmp_path):
+    bad = tmp_path / "s.json"
+    bad.write_text("not json")
+    with pytest.raises(ValueError, match="is not a Dask scheduler file \\(not JSON"):
+        with dask_client(str(bad)):
+            pass
+    bad.write_text(json.dumps({"type": "Scheduler"}))
+    with pytest.raises(ValueError, match="has no \"address\" entry"):
+        with dask_client(str(bad)):
+            pass
+
+
+def test_an_unreachable_scheduler_fails_fast():
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ConnectionError, match="Connection refused"):
+        with dask_client("tcp://127.0.0.1:9", timeout=30):
+            pass
+    assert time.perf_counter() - start < 5

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 import randnet
-from validation import engine
+from validation import engine, realization
 from validation.engine import measure_realization, run_claim
 from validation.intervals import t_interval
-from validation.configs import config_digest, distinct_labels
+from validation.configs import config_digest, distinct_labels, result_digest
 from validation.store import Store
 from validation.verdicts import FAIL, INCONCLUSIVE, PASS, UNMET
 
@@ -119,19 +119,27 @@ def test_second_run_computes_nothing_new(tmp_path):
     assert second.results[0].seconds == pytest.approx(first.results[0].seconds)  # stored compute time
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "wrong_key"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "wrong_key", "folder"])
 def test_damaged_store_file_is_recomputed_never_read(tmp_path, damage):
     reference = run_claim(TOY, realizations=3, backend="serial", store=tmp_path, progress=False)
     store = Store(tmp_path)
-    digest = reference.results[0].digest
+    digest = result_digest(reference.results[0].config)
     path = store.path("TOY", digest, 0, 1)
+    assert path.is_file()
     if damage == "garbage":
         path.write_bytes(b"not an npz file")
     elif damage == "truncated":
         path.write_bytes(path.read_bytes()[:-40])
-    else:  # a valid file, stored under another realization's name
+    elif damage == "wrong_key":  # a valid file, stored under another realization's name
         path.write_bytes(store.path("TOY", digest, 0, 2).read_bytes())
+    else:  # a folder in the entry's place (with something in it): a corrupt entry, not the end of the claim
+        path.unlink()
+        (path / "inside").mkdir(parents=True)
     assert store.load("TOY", digest, 0, 1) is None and not path.exists()
+    if damage == "folder":
+        (path / "inside").mkdir(parents=True)
+        rerun = run_claim(TOY, realizations=3, backend="serial", store=tmp_path, progress=False)
+        assert [r.computed for r in rerun.results] == [1, 0] and path.is_file()
     run_claim(TOY, realizations=3, backend="serial", store=tmp_path, progress=False)  # re-creates it
     path.write_bytes(b"corrupt again")
     again = run_claim(TOY, realizations=3, backend="serial", store=tmp_path, progress=False)
@@ -151,17 +159,17 @@ def test_store_rejects_reserved_names_and_keys_by_version(tmp_path):
 
 def test_interrupted_run_keeps_what_was_computed(tmp_path, monkeypatch):
     """A failure mid-run loses nothing already computed: the next run computes only the rest."""
-    real = engine.measure_realization
+    real = realization.measure_realization
 
     def flaky(claim_key, config, seed, k):
         if k == 2:
             raise RuntimeError("interrupted")
         return real(claim_key, config, seed, k)
 
-    monkeypatch.setattr(engine, "measure_realization", flaky)
+    monkeypatch.setattr(realization, "measure_realization", flaky)
     with pytest.raises(RuntimeError, match="interrupted"):
         run_claim(TOY, configs=[ToyConfig()], realizations=4, backend="serial", store=tmp_path, progress=False)
-    monkeypatch.setattr(engine, "measure_realization", real)
+    monkeypatch.setattr(realization, "measure_realization", real)
     resumed = run_claim(TOY, configs=[ToyConfig()], realizations=4, backend="serial", store=tmp_path,
                         progress=False)
     assert resumed.results[0].computed == 2  # realizations 0 and 1 came from the store

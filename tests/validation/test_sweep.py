@@ -151,11 +151,14 @@ def test_natural_and_cifar_dataset_values(tmp_path, net_toy):
     assert cost.dataset_shape(b) == (b.n, b.height, b.width, 3)  # without reading the (absent) file
     base = s.expand()[0].config.replace(dataset=DatasetSpec("grf", n=4, height=8, width=8, channels=5))
     where = tmp_path.resolve()
+    np.save(tmp_path / "x.npy", np.ones((3, 5, 5, 2)))  # an array file: its shape is the file's
     for text, absolute in (("natural", "natural"), ("cifar10-bin:cifar", f"cifar10-bin:{where / 'cifar'}"),
                            ("x.npy", str(where / "x.npy"))):  # the command line's --dataset reads a text the same way
         swept = sweepfile.apply_overrides(base, {"datasets": text}, base_dir=tmp_path).dataset
         assert swept == apply_options(base, {"dataset": absolute})[0][0].dataset == base.dataset.with_source(
             text, tmp_path)
+        shape = (swept.n, swept.height, swept.width, swept.channels)
+        assert shape == ((3, 5, 5, 2) if text == "x.npy" else (4, 8, 8, 3))  # N and the crop kept, RGB: C = 3
 
 
 @pytest.mark.parametrize("text, message", [
@@ -166,7 +169,7 @@ def test_natural_and_cifar_dataset_values(tmp_path, net_toy):
     ("claims = [\"TOY\", \"TOY\"]\n", "lists a claim twice"),
     ("claims = [\"TOY\"]\nwidths = [8]\n", "unknown top-level key(s) ['widths']"),
     ("claims = [\"TOY\"]\nseed = -1\n", "'seed' must be a non-negative integer, got -1"),
-    ("claims = [\"TOY\"]\nrealizations = 0\n", "'realizations' must be a positive integer, got 0"),
+    ("claims = [\"TOY\"]\nrealizations = 0\n", "'realizations' must be a positive integer at most 1,000,000, got 0"),
     ("claims = [\"TOY\"]\nmode = \"huge\"\n", "'mode' must be one of quick, full, got 'huge'"),
     ("claims = [\"TOY\"]\nbase = \"some\"\n", "'base' must be \"all\", \"first\" or a list of indices"),
     ("claims = [\"TOY\"]\nname = \"a b\"\n", "'name' must be a word"),
@@ -187,6 +190,8 @@ def test_natural_and_cifar_dataset_values(tmp_path, net_toy):
     ("claims = [\"TOY\"]\n[grid]\ndatasets = \"cifar10-bin:\"\n", "name the cifar-10-batches-bin folder"),
     ("claims = [\"TOY\"]\n[grid]\ndatasets = [{ name = \"gaussian\", size = 8 }]\n",
      "unknown dataset field(s) ['size']"),
+    ("claims = [\"TOY\"]\n[grid]\ndatasets = [{ path = \"d.npy\", n = 2 }]\n",
+     "n apply to built-in datasets and cifar10-bin only; a .npy/.npz file's shape is its own"),
     ("claims = [\"TOY\"]\n[grid.T1]\nwidths = 8\n", "key 'T1' holds a table, not values"),
     ("claims = [\"TOY\"]\n[run]\nbackend = \"mpi\"\n", "[run] backend must be one of serial, joblib, dask"),
     ("claims = [\"TOY\"]\n[run]\njobs = 0\n", "[run] jobs must be a positive integer"),

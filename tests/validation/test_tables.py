@@ -13,7 +13,7 @@ from randnet import DatasetSpec, NetConfig
 from theorems.base import Claim, Comparison, Hypothesis
 from validation import store, tables
 from validation.engine import run_claim
-from validation.configs import config_columns, config_digest
+from validation.configs import config_columns, config_digest, result_digest
 from validation.store import Store
 
 from .toy_claims import TOY, ToyConfig
@@ -64,12 +64,13 @@ def test_rows_from_store_equal_rows_from_results_and_report_missing(tmp_path, to
     assert _rows(from_store) == _rows(tables.rows_from_results([toy_result]))
     # a deleted entry and a corrupt one are reported missing, never read
     digest = config_digest(toy_result.results[0].config)
-    store.path("TOY", digest, SEED, 1).unlink()
-    store.path("TOY", digest, SEED, 2).write_bytes(b"garbage")
+    key = result_digest(toy_result.results[0].config)  # the store's key
+    store.path("TOY", key, SEED, 1).unlink()
+    store.path("TOY", key, SEED, 2).write_bytes(b"garbage")
     partial, missing = tables.rows_from_store(store, entries, SEED, R)
     assert missing == [("TOY", digest, 1), ("TOY", digest, 2)]
     assert len(partial) == (2 * R - 2) * TOY_CELLS
-    assert not store.path("TOY", digest, SEED, 2).exists()
+    assert not store.path("TOY", key, SEED, 2).exists()
     with pytest.raises(KeyError, match="unknown claim 'NOPE'"):
         tables.rows_from_store(store, [("NOPE", ToyConfig())], SEED, R)
 
