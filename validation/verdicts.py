@@ -346,3 +346,120 @@ def judge_trend(sweep: str, values: Sequence[Any], judgements: Sequence[Judgemen
                  first_failing=tuple(j.first_failing_cell() for j in judgements),
                  first_not_passing=tuple(j.first_failing_cell(strict=False) for j in judgements),
                  cell_name=judgements[0].comparison.cell_name, confidence=confidence)
+
+
+# -- asymptotic claims: the overall verdict (SPEC §5) ------------------------------------------------------
+@dataclass(frozen=True)
+class Asymptotic:
+    """The overall verdict of one comparison of an asymptotic claim over a sweep (SPEC §5): it combines the cells of
+    the widest configuration, the infinite-width limit (SPEC §8) where it is computed, and the :class:`Trend`;
+    the trend alone never makes a PASS.
+
+    - **FAIL** if the trend FAILs (the excess grows with the swept value), or if the widest configuration FAILs a
+      cell where the limit also lies outside the claim's region (where no limit is computed, the widest FAIL alone);
+    - **PASS** only if the trend PASSes and the widest configuration PASSes every cell up to ``certified`` (the
+      depth the verdict names: the cell before the widest configuration's crossing, the last cell if none);
+    - else **INCONCLUSIVE**, with ``decide``: the swept value (and realizations) to run next.
+
+    widest          the largest swept value; ``widest_cells`` its cell verdicts
+    limit           per cell, the compared quantity at C = ∞ (None: no limit computed); ``limit_cells`` PASS / FAIL
+                    of the limit against the region (deterministic), None without a limit
+    failing         the cells where the widest configuration FAILs and the limit does not clear it
+    certified       the last cell of the widest configuration's leading run of PASS cells, or None
+    crossing        per swept value, the first cell whose verdict is not PASS (None: none), as in the trend
+    """
+
+    label: str
+    sweep: str
+    fixed: str
+    trend: Trend
+    widest: Any
+    widest_cells: tuple[str, ...]
+    cells: tuple
+    limit: np.ndarray | None
+    limit_cells: tuple[str, ...] | None
+    failing: tuple
+    certified: Any
+    verdict: str
+    measured_verdict: str
+    reason: str
+    decide: str
+
+    @property
+    def crossing(self) -> tuple:
+        return self.trend.first_not_passing
+
+    def describe(self) -> dict:
+        return {"label": self.label, "sweep": self.sweep, "fixed": self.fixed, "verdict": self.verdict,
+                "measured_verdict": self.measured_verdict, "reason": self.reason, "decide": self.decide,
+                "widest": _jsonable(self.widest), "widest_cells": list(self.widest_cells),
+                "cell_name": self.trend.cell_name, "cells": [_jsonable(c) for c in self.cells],
+                "limit": None if self.limit is None else _list(self.limit),
+                "limit_cells": None if self.limit_cells is None else list(self.limit_cells),
+                "limit_verdict": None if self.limit_cells is None else combine(self.limit_cells),
+                "failing": [_jsonable(c) for c in self.failing], "certified": _jsonable(self.certified),
+                "crossing": {str(_jsonable(v)): _jsonable(c) for v, c in zip(self.trend.values, self.crossing)},
+                "trend_verdict": self.trend.measured_verdict}
+
+
+def judge_limit(comparison: Comparison, prediction: np.ndarray, limit: np.ndarray) -> tuple[str, ...]:
+    """Per cell, PASS if the deterministic C = ∞ value lies in the claim's region, else FAIL (NaN: FAIL)."""
+    lo, hi = region(comparison, prediction)
+    value = np.broadcast_to(np.asarray(limit, dtype=float).ravel(), prediction.shape)
+    with np.errstate(invalid="ignore"):
+        inside = (value >= lo) & (value <= hi)
+    return tuple(PASS if ok else FAIL for ok in inside)
+
+
+def judge_asymptotic(trend: Trend, widest: Judgement, limit: np.ndarray | None = None) -> Asymptotic:
+    """The overall verdict of an asymptotic claim (see :class:`Asymptotic`) from its ``trend``, the judgement of its
+    widest configuration (``trend.values[-1]``) and the limit of the compared quantity per cell (or None)."""
+    cells, name, v = tuple(widest.cells), trend.cell_name, trend.values[-1]
+    limit_cells = None if limit is None else judge_limit(widest.comparison, widest.prediction, limit)
+    cleared = limit_cells or (FAIL,) * len(cells)
+    failing = tuple(c for c, w, lim in zip(cells, widest.cell_verdicts, cleared) if w == FAIL and lim == FAIL)
+    lead = next((i for i, w in enumerate(widest.cell_verdicts) if w != PASS), len(cells))
+    certified = cells[lead - 1] if lead else None
+    where = f"{trend.sweep} = {v}"
+    decide = ""
+    if trend.measured_verdict == FAIL:
+        measured, reason = FAIL, (f"the excess over the prediction grows from {trend.sweep} = {trend.values[0]} to "
+                                  f"{v}")
+    elif failing:
+        why = "the limit C = ∞ violates it too" if limit is not None else "no C = ∞ limit is computed to clear it"
+        measured, reason = FAIL, f"{where} FAILs {name} {_span(failing)} and {why}"
+    elif trend.measured_verdict == PASS and lead:
+        measured = PASS
+        reason = (f"the excess shrinks with {trend.sweep} and {where} PASSes every {name} up to {certified}"
+                  + ("" if lead == len(cells) else f" (crossing at {name} {cells[lead]})"))
+    else:
+        measured = INCONCLUSIVE
+        undecided = []
+        if trend.measured_verdict != PASS:
+            undecided.append(f"the excess's trend is {trend.measured_verdict}")
+        if not lead:
+            undecided.append(f"{where} does not PASS {name} {cells[0]}")
+        reason = "; ".join(undecided)
+        decide = _decide(trend, widest)
+    return Asymptotic(label=trend.label, sweep=trend.sweep, fixed=trend.fixed, trend=trend, widest=v,
+                      widest_cells=tuple(widest.cell_verdicts), cells=cells,
+                      limit=None if limit is None else np.asarray(limit, float).ravel(), limit_cells=limit_cells,
+                      failing=failing, certified=certified, verdict=UNMET if trend.verdict == UNMET else measured,
+                      measured_verdict=measured, reason=reason, decide=decide)
+
+
+def _span(cells: Sequence[Any]) -> str:
+    return str(cells[0]) if len(cells) == 1 else f"{cells[0]}–{cells[-1]} ({len(cells)} cells)"
+
+
+def _decide(trend: Trend, widest: Judgement) -> str:
+    """Which run would decide: the next swept value of the sweep's own geometric progression (and the realizations
+    the widest configuration's straddling cells ask for)."""
+    try:
+        a, b = float(trend.values[-2]), float(trend.values[-1])
+        nxt = f"{trend.sweep} = {b * b / a:g}" if a > 0 and b > a else f"a larger {trend.sweep}"
+    except (TypeError, ValueError):
+        nxt = f"a larger {trend.sweep}"
+    more = (f", or ≈{widest.more_realizations} realizations at {trend.sweep} = {trend.values[-1]}"
+            if widest.more_realizations else "")
+    return f"{nxt} would decide{more}"
