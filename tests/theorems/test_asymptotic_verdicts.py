@@ -37,22 +37,19 @@ def test_t1_with_a_false_bound_is_fail_overall(scale):
     assert all(r.verdict == FAIL for r in res.results)
     (a,) = res.asymptotic
     assert res.verdict == FAIL and a.verdict == FAIL and a.failing and a.failing[0] == 1
-    if a.limit is not None:  # where the limit is computed, it violates the false bound too
-        assert a.limit_cells[0] == FAIL
+    assert a.limit_cells[0] == FAIL and "limit C = ∞ violates" in a.reason  # the limit violates the false bound too
 
 
 def test_p6_with_its_negative_control_as_the_claim_is_fail_overall():
     res = _run("P6", P6_SWEEP, p6.negative_controls)
     (a,) = res.asymptotic
-    assert res.verdict == FAIL and a.verdict == FAIL and a.failing[-1] == 6
-    if a.limit is not None:
-        assert a.limit_cells[-1] == FAIL
+    assert res.verdict == FAIL and a.verdict == FAIL and a.failing[-1] == 6 and a.limit_cells[-1] == FAIL
 
 
 @pytest.mark.parametrize("key, configs", [("T1", T1_SWEEP), ("P6", P6_SWEEP)])
 def test_the_true_claims_are_not_fail(key, configs):
     res = _run(key, configs)
     (a,) = res.asymptotic
-    assert res.verdict in (PASS, INCONCLUSIVE) and a.failing == ()
+    assert res.verdict in (PASS, INCONCLUSIVE) and a.failing == () and a.limit_cells == (PASS,) * 6
     assert res.verdict == PASS or a.decide
     assert len(a.crossing) == 2
