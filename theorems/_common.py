@@ -18,6 +18,7 @@ import numpy as np
 
 import randnet
 from randnet import NetConfig, data_assumption, draw_data, forward, get_activation, layer_stream
+from randnet.limit import memory_need
 from randnet.roundoff import normalized_tolerance, summation_error
 from theorems.base import Hypothesis
 
@@ -141,6 +142,10 @@ def collapse_measure(config: NetConfig, ss: np.random.SeedSequence) -> dict[str,
 # -- the infinite-width limit (SPEC §8) ------------------------------------------------------------------------
 EXACT_LIMIT_NORMS = ("ln",)
 """The plain normalizations whose limit is the deterministic kernel recursion and that T1 / P6 assume."""
+VERDICT_LIMIT_BYTES = 2 ** 29
+"""The largest limit (:func:`randnet.limit.memory_need`) that T1 and P6 compute for their overall verdict: 512 MiB,
+e.g. 32 inputs 16×16 (the ~5-minute benchmark case of SPEC §8); the paper's 128 inputs 16×16 (4.3 GB, hours for 50
+layers) are not computed there — run T1-inf on a subset of the inputs."""
 
 
 def limit_terms(config: NetConfig, data: np.ndarray | None = None) -> np.ndarray:
@@ -162,8 +167,10 @@ def _representative_limit(key: str, config: NetConfig) -> np.ndarray:
 
 def collapse_limit(config: NetConfig) -> dict[str, np.ndarray] | None:
     """``Claim.limit`` of T1 and P6: ``noncollapsed = 1 − P(μ_c(y^l))`` and ``power_terms`` (:func:`limit_terms`) at
-    C = ∞ on the representative dataset; None unless the norm is plain LN (the claims' hypothesis)."""
-    if config.norm not in EXACT_LIMIT_NORMS:
+    C = ∞ on the representative dataset; None unless the norm is plain LN (the claims' hypothesis) and the limit
+    needs at most :data:`VERDICT_LIMIT_BYTES`."""
+    if config.norm not in EXACT_LIMIT_NORMS or \
+            memory_need(config, representative_data(config.dataset).shape) > VERDICT_LIMIT_BYTES:
         return None
     terms = limit_terms(config)
     return {"noncollapsed": 1 - terms[:, 0], "power_terms": terms}

@@ -30,7 +30,7 @@ import numpy as np
 
 from randnet import DatasetSpec, NetConfig, draw_data
 from randnet.roundoff import limit_tolerance
-from theorems._common import DETERMINISTIC_REALIZATIONS, centered_hypothesis, collapse_measure, \
+from theorems._common import centered_hypothesis, collapse_measure, \
     definition1_hypotheses, eps_hypothesis, layers, limit_terms, norm_hypothesis, periodic_conv_hypothesis, \
     positive_homogeneous_hypothesis, representative_data, require_nonzero_inputs, rho_powers
 from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
@@ -150,7 +150,7 @@ register(Claim(
     hypotheses=lambda c: ln_hypotheses(c) + [
         Hypothesis("φ = identity", c.activation == "identity", f"φ = {c.activation}"), centered_hypothesis(c)],
     measure=p6_measure, comparisons=p6_comparisons, negative_controls=p6_negative_controls,
-    reported=("unequal_norms", "noncollapsed"), realizations=DETERMINISTIC_REALIZATIONS, plots=("comparison",)))
+    reported=("unequal_norms", "noncollapsed"), realizations={"quick": 2, "full": 4}, plots=("comparison",)))
 
 
 # -- the Monte Carlo converges to the limit -----------------------------------------------------------------------
@@ -198,6 +198,6 @@ register(Claim(
               "mean excess is measured.",
     configs=conv_configs, hypotheses=lambda c: ln_hypotheses(c) + [fixed_dataset_hypothesis(c)],
     measure=conv_measure, comparisons=conv_comparisons, negative_controls=conv_negative_controls,
-    reported=("layer_gap",), sweep="width", realizations={"quick": 16, "full": 32},
+    reported=("layer_gap",), sweep="width", realizations={"quick": 24, "full": 32},
     plots=("comparison", "sweep_convergence"),
     limit=lambda c: {"limit_gap": np.zeros(1), "layer_gap": np.zeros(c.depth)}))

@@ -206,7 +206,7 @@ def plot_power(result, out_dir) -> list[Path]:
         if t is not None and not any(np.array_equal(t, u) for u in seen):
             seen.append(t)
             panels.append((np.column_stack([t, np.zeros(len(t))]),
-                           textwrap.fill(f"C = ∞ (SPEC §8) of {r.label}'s group; band (3) holds (3)+(4)", 45)))
+                           f"C = ∞ (SPEC §8), group {len(seen)}\nband (3) holds (3)+(4)"))
     cols = 2 if len(panels) == 4 else min(len(panels), 3)
     rows = -(-len(panels) // cols)
     fig, axes = subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False, sharey=True)

@@ -192,7 +192,7 @@ def trend_lines(t: Trend) -> list[str]:
 def limit_text(a: Asymptotic) -> str:
     """The verdict of the infinite-width limit on the claim's region (deterministic), in words."""
     if a.limit_cells is None:
-        return "not computed"
+        return "not computed (no exact limit for this configuration, or over its memory budget)"
     bad = [c for c, v in zip(a.cells, a.limit_cells) if v != PASS]
     name = a.trend.cell_name
     return f"PASS (every {name})" if not bad else f"FAIL ({name} {', '.join(map(str, bad[:8]))}{' …' if len(bad) > 8 else ''})"

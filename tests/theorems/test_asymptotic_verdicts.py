@@ -2,7 +2,6 @@
 (and the infinite-width limit) violates is FAIL, whatever the trend of the excess; the true T1 / P6 are not."""
 import dataclasses
 
-import numpy as np
 import pytest
 
 import theorems
