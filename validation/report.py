@@ -195,7 +195,8 @@ def limit_text(a: Asymptotic) -> str:
         return "not computed (no exact limit for this configuration, or over its memory budget)"
     bad = [c for c, v in zip(a.cells, a.limit_cells) if v != PASS]
     name = a.trend.cell_name
-    return f"PASS (every {name})" if not bad else f"FAIL ({name} {', '.join(map(str, bad[:8]))}{' …' if len(bad) > 8 else ''})"
+    more = " …" if len(bad) > 8 else ""
+    return f"PASS (every {name})" if not bad else f"FAIL ({name} {', '.join(map(str, bad[:8]))}{more})"
 
 
 def widest_text(a: Asymptotic) -> str:
@@ -345,8 +346,8 @@ class Report:
             f"each comparison (Bonferroni: each cell at level 1 − {1 - h['confidence']:.3g}/m). Student-t for means over realizations, "
             "Clopper–Pearson for probabilities, range over realizations for deterministic (exact) claims. "
             "Asymptotic claims (a sweep) get an overall verdict that combines the widest configuration's cells, the "
-            "infinite-width limit where it is computed, and the trend of the worst-cell excess over the prediction (per "
-            "realization: max over cells of measured − prediction, or of |measured − prediction| for '=='), which "
+            "infinite-width limit where it is computed, and the trend of the worst-cell excess over the prediction "
+            "(per realization: max over cells of measured − prediction, or of |measured − prediction| for '=='), which "
             "must shrink from the smallest to the largest swept value (paired t-interval on the difference; the "
             "log-log slope comes with a percentile-bootstrap interval): FAIL if the excess grows or if the widest "
             "configuration FAILs a cell where the limit (if any) violates the bound too; PASS only if the excess "
