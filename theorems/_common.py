@@ -6,12 +6,13 @@
 - :func:`roundoff_tolerance`: the round-off bound of the exact (deterministic) identities of P1 and T2
   (:func:`randnet.roundoff.normalized_tolerance` for this configuration's dtype and data);
 - streams of one realization: :func:`layer_moments` (instance moments of ``x^l`` and ``y^l``, for the exact
-  identities of P1 and T2) and :func:`collapse_measure` (the layer statistics of T1 and P6).
+  identities of P1 and T2) and :func:`collapse_measure` (the layer statistics of T1 and P6);
+- the infinite-width limit (SPEC §8): :func:`limit_terms` (cached whatever the widths) and :func:`collapse_limit`
+  (``Claim.limit`` of T1 and P6).
 """
 from __future__ import annotations
 
 import functools
-import json
 from typing import Iterator
 
 import numpy as np
@@ -152,16 +153,15 @@ def limit_terms(config: NetConfig, data: np.ndarray | None = None) -> np.ndarray
     """The layer-level power terms of ``y^l`` at C = ∞, ``(L, 3)``: (1) ``P(μ_c(y^l))``, (2)
     ``P(σ_c(μ_{x,c}(y^l)))``, (3)+(4) (:func:`randnet.infinite_width_terms`; ``config``'s widths are ignored), on
     ``data`` (one realization's dataset). Without ``data``, or when the dataset is fixed (a file, ``redraw=False``),
-    on :func:`representative_data`, cached per configuration."""
+    on :func:`representative_data`, cached per configuration whatever its widths."""
     if data is not None and config.dataset.path is None and config.dataset.redraw:
         return randnet.infinite_width_terms(config, data)
-    return _representative_limit(json.dumps({k: v for k, v in config.describe().items() if k != "widths"},
-                                            sort_keys=True, default=str), config).copy()
+    return _representative_limit(config.replace(widths=config.groups or 1)).copy()
 
 
 @functools.lru_cache(maxsize=16)
-def _representative_limit(key: str, config: NetConfig) -> np.ndarray:
-    """:func:`limit_terms` on the representative dataset, cached by ``key`` (the configuration but its widths)."""
+def _representative_limit(config: NetConfig) -> np.ndarray:
+    """:func:`limit_terms` on the representative dataset (``config`` with canonical widths: the cache's key)."""
     return randnet.infinite_width_terms(config, representative_data(config.dataset))
 
 

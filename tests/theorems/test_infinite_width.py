@@ -81,7 +81,9 @@ def test_hypotheses(key, config, broken):
 
 def test_limit_terms_cache_ignores_the_widths_and_redrawn_data_is_its_own():
     a, b = T1_TINY.replace(widths=8), T1_TINY.replace(widths=64)
+    _common._representative_limit.cache_clear()
     assert np.array_equal(_common.limit_terms(a), _common.limit_terms(b))
+    assert _common._representative_limit.cache_info().misses == 1
     data = randnet.draw_data(a, realization_seed(0, 3))
     assert np.array_equal(_common.limit_terms(a, data), randnet.infinite_width_terms(a, data))
     assert not np.array_equal(_common.limit_terms(a, data), _common.limit_terms(a))
