@@ -180,8 +180,8 @@ def trend_lines(t: Trend) -> list[str]:
     lines = [f"- **{_esc(t.label)}**{group}: {_verdict(t)} — mean worst-cell excess over the prediction "
              f"({round(100 * t.confidence)}% t-intervals) against {t.sweep}; "
              f"excess({t.values[0]}) − excess({t.values[-1]}) = {fmt(t.difference)} "
-             f"[{fmt(t.difference_low)}, {fmt(t.difference_high)}]; log-log slope {fmt(t.slope)} "
-             f"[{fmt(t.slope_low)}, {fmt(t.slope_high)}] (bootstrap)", "",
+             f"[{fmt(t.difference_low)}, {fmt(t.difference_high)}]; slope {fmt(t.slope)} "
+             f"[{fmt(t.slope_low)}, {fmt(t.slope_high)}] ({t.slope_method}, bootstrap)", "",
              f"| {t.sweep} | excess | interval | first {t.cell_name} not PASS (crossing) | first {t.cell_name} FAIL |",
              "|---|---|---|---|---|"]
     lines += [f"| {v} | {fmt(e)} | [{fmt(lo)}, {fmt(hi)}] | {'none' if c is None else c} | {'none' if f is None else f} |"

@@ -253,6 +253,24 @@ def log_log_slope(values: Sequence[float], *means: np.ndarray, axis: int = -1) -
     return np.tensordot(lx, ly - ly.mean(axis=0), axes=(0, 0)) / np.sum(lx ** 2)
 
 
+RATE_GRID = np.round(np.arange(-3.0, 1.0 + 1e-9, 0.005), 3)
+"""The exponents :func:`power_law_rate` searches (step 0.005)."""
+
+
+def power_law_rate(values: Sequence[float], weights: np.ndarray, *means: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Exponent ``s`` of the weighted least-squares fit ``mean_i ≈ a · values_i^s`` (``a > 0``; ``s`` on
+    :data:`RATE_GRID`), the weights ``w_i`` fixed. Defined where a mean is ≤ 0 (a resample of a nearly vanished
+    excess), unlike :func:`log_log_slope`: for each ``s`` the best ``a`` is ``Σ w m v / Σ w v²`` (``v_i =
+    (values_i / values_0)^s``), leaving ``Σ w m² − (Σ w m v)² / Σ w v²``. NaN where no ``a > 0`` fits."""
+    v = (np.asarray(values, dtype=float) / float(values[0]))[:, None] ** RATE_GRID[None, :]     # (k, G)
+    w = np.asarray(weights, dtype=float)
+    m = np.stack([np.mean(x, axis=axis) for x in means])                                      # (k, ...)
+    num = np.tensordot(w[:, None] * v, m, axes=(0, 0))                                        # (G, ...)
+    den = ((w[:, None] * v ** 2).sum(axis=0)).reshape((-1,) + (1,) * (num.ndim - 1))
+    score = np.where(num > 0, num ** 2 / den, -np.inf)
+    return np.where(np.isfinite(score.max(axis=0)), RATE_GRID[np.argmax(score, axis=0)], np.nan)
+
+
 @dataclass(frozen=True)
 class Trend:
     """Does the excess over the prediction shrink as the swept attribute grows?
@@ -270,7 +288,9 @@ class Trend:
                           INCONCLUSIVE; HYPOTHESIS NOT MET if a configuration breaks a hypothesis.
     slope, slope_low/high least-squares slope of log excess against log value (about −1/2 for a
                           1/sqrt(C) convergence) and its percentile-bootstrap interval; NaN unless the
-                          excesses are positive
+                          excesses are positive. Where a resampled excess is not positive (the log-log interval
+                          is then undefined), ``slope_method = "power-law fit"``: the exponent of
+                          :func:`power_law_rate` (weights 1/se² of the excesses) and its percentile-bootstrap interval
     first_failing         per value, the first cell whose verdict is FAIL, or None
     first_not_passing     per value, the first cell whose verdict is not PASS (T1's crossing depth), or None
     """
@@ -294,6 +314,7 @@ class Trend:
     first_not_passing: tuple
     cell_name: str
     confidence: float
+    slope_method: str = "log-log"
 
     def describe(self) -> dict:
         num = lambda v: _list([v])[0]  # noqa: E731
@@ -302,6 +323,7 @@ class Trend:
                 "high": _list(self.high), "difference": num(self.difference),
                 "difference_low": num(self.difference_low), "difference_high": num(self.difference_high),
                 "slope": num(self.slope), "slope_low": num(self.slope_low), "slope_high": num(self.slope_high),
+                "slope_method": self.slope_method,
                 "verdict": self.verdict, "measured_verdict": self.measured_verdict,
                 "first_failing": [_jsonable(v) for v in self.first_failing],
                 "first_not_passing": [_jsonable(v) for v in self.first_not_passing], "cell_name": self.cell_name,
@@ -332,11 +354,17 @@ def judge_trend(sweep: str, values: Sequence[Any], judgements: Sequence[Judgemen
         w = stats.ttest_ind(first, last, equal_var=False).confidence_interval(confidence)
         d_ci = ConfidenceInterval(w.low, w.high)
     measured = PASS if d_ci.low > 0 else FAIL if d_ci.high < 0 else INCONCLUSIVE
-    slope, s_ci = log_log_slope(values, *per_realization), ConfidenceInterval(np.nan, np.nan)
+    slope, s_ci, method = log_log_slope(values, *per_realization), ConfidenceInterval(np.nan, np.nan), "log-log"
     if np.isfinite(slope) and min(len(e) for e in per_realization) > 1:
+        paired = len({len(e) for e in per_realization}) == 1
         s_ci = bootstrap_interval(per_realization, lambda *m, axis=-1: log_log_slope(values, *m, axis=axis),
-                                  confidence, paired=len({len(e) for e in per_realization}) == 1, seed=seed,
-                                  method="percentile")
+                                  confidence, paired=paired, seed=seed, method="percentile")
+        if not (np.isfinite(s_ci.low) and np.isfinite(s_ci.high)):
+            weights = np.array([len(e) / e.var(ddof=1) for e in per_realization])
+            rate = lambda *m, axis=-1: power_law_rate(values, weights, *m, axis=axis)  # noqa: E731
+            slope, method = rate(*per_realization), "power-law fit"
+            s_ci = bootstrap_interval(per_realization, rate, confidence, paired=paired, seed=seed,
+                                      method="percentile")
     unmet = any(j.unmet for j in judgements)
     return Trend(label=judgements[0].comparison.label, sweep=sweep, fixed=fixed, values=values, excess=point,
                  low=np.array([float(c.low) for c in cis]), high=np.array([float(c.high) for c in cis]),
@@ -345,7 +373,7 @@ def judge_trend(sweep: str, values: Sequence[Any], judgements: Sequence[Judgemen
                  slope_high=float(s_ci.high), verdict=UNMET if unmet else measured, measured_verdict=measured,
                  first_failing=tuple(j.first_failing_cell() for j in judgements),
                  first_not_passing=tuple(j.first_failing_cell(strict=False) for j in judgements),
-                 cell_name=judgements[0].comparison.cell_name, confidence=confidence)
+                 cell_name=judgements[0].comparison.cell_name, confidence=confidence, slope_method=method)
 
 
 # -- asymptotic claims: the overall verdict (SPEC §5) ------------------------------------------------------

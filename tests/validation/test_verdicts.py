@@ -7,7 +7,7 @@ from tests.helpers import assert_close
 from theorems.base import Comparison, Hypothesis
 from validation.intervals import bonferroni, clopper_pearson, t_quantile
 from validation.verdicts import (FAIL, INCONCLUSIVE, PASS, UNMET, combine, excess, judge, judge_asymptotic,
-                                 judge_trend, overall)
+                                 judge_trend, overall, power_law_rate)
 
 
 def samples_with(mean, std, r):
@@ -249,3 +249,23 @@ def test_asymptotic_keeps_an_unmet_hypothesis():
     js[0] = judge(js[0].comparison, s[0], [Hypothesis("h", False)])
     a = judge_asymptotic(judge_trend("width", widths, js, s), js[-1])
     assert a.verdict == UNMET and a.describe()["verdict"] == UNMET
+
+
+def test_power_law_rate_recovers_the_exponent_and_tolerates_a_vanished_mean():
+    widths = np.array([16.0, 64.0, 256.0])
+    exact = [np.full(4, 2.0 / w) for w in widths]
+    assert power_law_rate(widths, np.ones(3), *exact) == pytest.approx(-1.0)
+    assert -1.0 < power_law_rate(widths, np.ones(3), np.ones(3), np.full(3, 0.5), np.full(3, -0.01)) < -0.5
+    assert np.isnan(power_law_rate(widths, np.ones(3), *[-e for e in exact]))
+
+
+def test_trend_rate_falls_back_to_the_power_law_fit_when_a_resample_vanishes():
+    """A 1/C excess whose widest mean is 2.5 standard errors above 0: some bootstrap resamples are ≤ 0, so the
+    log-log interval is undefined; the power-law fit gives an interval, and it covers the true −1."""
+    widths, r = (16, 64, 256), 64
+    rng = np.random.default_rng(5)
+    c = cmp("<=", 0.0)
+    s = [1.0 / w + (0.02 if w == 256 else 0.05 / w) * rng.standard_normal((r, 1)) for w in widths]
+    t = judge_trend("width", widths, [judge(c, x) for x in s], s)
+    assert t.slope_method == "power-law fit" and t.describe()["slope_method"] == "power-law fit"
+    assert t.slope_low < -1.0 < t.slope_high and t.slope_high < -0.5
