@@ -108,7 +108,7 @@ register(Claim(
     configs=t1_configs,
     hypotheses=lambda c: ln_hypotheses(c) + [positive_homogeneous_hypothesis(c)],
     measure=t1_measure, comparisons=t1_comparisons, negative_controls=t1_negative_controls,
-    reported=("contraction",), realizations={"quick": 2, "full": 2}, plots=("comparison_log", "comparison")))
+    reported=("contraction",), realizations={"quick": 2, "full": 2}, plots=("comparison_log",)))
 
 
 # -- P6 at C = ∞ --------------------------------------------------------------------------------------------------
@@ -152,7 +152,7 @@ register(Claim(
     hypotheses=lambda c: ln_hypotheses(c) + [
         Hypothesis("φ = identity", c.activation == "identity", f"φ = {c.activation}"), centered_hypothesis(c)],
     measure=p6_measure, comparisons=p6_comparisons, negative_controls=p6_negative_controls,
-    reported=("unequal_norms", "noncollapsed"), realizations={"quick": 2, "full": 4}, plots=("comparison",)))
+    reported=("unequal_norms", "noncollapsed"), realizations={"quick": 2, "full": 2}, plots=("comparison",)))
 
 
 # -- the Monte Carlo converges to the limit -----------------------------------------------------------------------
