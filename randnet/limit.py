@@ -51,6 +51,7 @@ from .activations import LEAKY_SLOPE, get_activation, identity_kernel, leaky_ker
 from .config import NetConfig
 from .distributions import Distribution
 from .kernels import FUSED_NORMS, normalize_activate
+from .norms import centre_input, centres_input
 from .proxy import gaussian_moments, hermite_rule, proxy_statistics
 from .stats import power_decomposition
 
@@ -537,6 +538,8 @@ def _check(config: NetConfig, data: np.ndarray, method: str) -> np.ndarray:
 def first_kernel(config: NetConfig, data: np.ndarray, dtype=np.float64) -> np.ndarray:
     """``K_x^1`` in blocks: the shift-average of the data's empirical kernel (with WS: the patch mean removed),
     subsampled for a stride-2 first conv."""
+    if centres_input(config.base_norm):  # PreLN convolves z − μ_x(z)
+        data = centre_input(data)
     blocks = empirical_kernel(data, dtype)
     k2, c0 = config.kernel_size ** 2, data.shape[-1]
     if config.weight_standardized:
@@ -622,7 +625,7 @@ def _mean_field_chain(config: NetConfig, data: np.ndarray, samples: int, rng: np
     out = []
     for l in range(1, config.depth + 1):
         if l > 1:
-            blocks = empirical_kernel(z)
+            blocks = empirical_kernel(centre_input(z) if centres_input(config.base_norm) else z)
             shift_average(blocks, config.kernel_size, config.weight.mean_square)
         v = diagonal(blocks, n).mean(axis=(1, 2))
         x = sample_channels(dense(blocks, n), samples, rng).reshape(n, h, w, samples)

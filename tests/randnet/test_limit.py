@@ -107,13 +107,20 @@ def test_closed_kernel_maps_against_2d_quadrature(name):
         assert_close(act.gaussian_kernel(qa, qb, k), _dblquad_kernel(act.fn, qa, qb, k), rtol=2e-8, atol=1e-10)
 
 
-def test_shifted_kernel_against_2d_quadrature():
+def test_shifted_kernel_against_adaptive_quadrature():
+    """The fixed panels split at the kink against scipy's adaptive quad over u (told the kink), with the inner
+    E[φ(v + b) | u] from randnet.gaussian_moments' closed form."""
+    from randnet import gaussian_moments
+
     px, pw = np.polynomial.legendre.leggauss(limit.PANEL_NODES)
     for code, name in ((1, "relu"), (2, "leaky_relu")):
-        qa, qb, k = POINTS[code - 1]
-        b = (0.4, -0.9)[code - 1]
-        got = limit._shifted_kernel(code, qa, qb, k, b, px, pw)
-        assert_close(got, _dblquad_kernel(get_activation(name).fn, qa, qb, k, b, eps=1e-9), rtol=1e-7, atol=1e-9)
+        act = get_activation(name)
+        for (qa, qb, k), b in zip(POINTS, (0.4, -0.9)):
+            slope, cond = k / qa, math.sqrt(qb - k * k / qa)
+            f = lambda u: act.fn(u + b) * gaussian_moments(act, slope * u + b, cond)[0] * stats.norm.pdf(u, 0, math.sqrt(qa))
+            lim = 12 * math.sqrt(qa)
+            want = integrate.quad(f, -lim, lim, points=[-b], epsabs=1e-13, epsrel=1e-12, limit=200)[0]
+            assert_close(limit._shifted_kernel(code, qa, qb, k, b, px, pw), want, rtol=1e-11, atol=1e-13)
 
 
 def test_smooth_activation_quadrature_against_dblquad():
@@ -214,3 +221,63 @@ def test_planted_error_fails_the_monte_carlo_check(wide_ln):
     cfg, data, mean, se = wide_ln
     assert agrees_with_monte_carlo(reference_limit(cfg, data), mean, se, 1024)
     assert not agrees_with_monte_carlo(reference_limit(cfg, data, shift_both=False), mean, se, 1024)
+
+
+# -- the mean field ----------------------------------------------------------------------------------------------
+def test_mean_field_is_the_gaussian_weight_net_in_law():
+    """With ν_ω normal, sampling S channels from K_x is exactly a width-S layer: at S = C = 1024 the mean field and
+    the project's Monte Carlo of BN agree within their intervals, with no finite-width allowance."""
+    ds = DatasetSpec(n=4, height=5, width=5, channels=3, seed=1, redraw=False)
+    cfg = NetConfig(widths=1024, depth=4, norm="bn", dataset=ds, weight=NORMAL_W, dtype="float64")
+    data = ds.draw()
+    prof = limit_profile(cfg, data, samples=1024, replicas=8)
+    assert prof.method == "mean_field" and prof.terms_se.shape == (4, 3)
+    mean, se = monte_carlo_terms(cfg, data, 4)
+    assert np.all(np.abs(prof.terms_y - mean) <= 4 * np.hypot(se, prof.terms_se))
+    assert_close(prof.terms_y[:, 0], np.zeros(4), atol=1e-12)  # BN centres every channel: term (1) = 0
+
+
+def test_mean_field_approaches_the_exact_limit():
+    """LN through the mean field at S = 16384 agrees with the exact recursion within its interval plus 8/S
+    (the measured finite-S bias: ~0.004 at S = 4096)."""
+    cfg = NetConfig(widths=8, depth=3, norm="ln", weight=NORMAL_W)
+    data = _data(n=4, h=5, w=5, seed=1)
+    prof = limit_profile(cfg, data, method="mean_field", samples=16384, replicas=4)
+    lo, hi = prof.confidence_interval(0.9999)
+    exact = infinite_width_terms(cfg, data)
+    assert np.all((lo - 8 / 16384 <= exact) & (exact <= hi + 8 / 16384))
+
+
+def test_mean_field_refuses_a_group_size_it_cannot_form():
+    cfg = NetConfig(widths=12, depth=2, norm="gn", groups=4)  # 3 channels a group
+    with pytest.raises(ValueError, match="multiple of the group size 3"):
+        limit_profile(cfg, _data(), samples=1024)
+
+
+@pytest.mark.parametrize("norm", ["ln+pn", "ln+ws"])
+def test_proxy_norm_and_weight_standardization_match_wide_monte_carlo(norm):
+    """LN + PN (deterministic: PN's correction depends on γ, β only) and LN + WS (the patch mean removed) at
+    C = 1024; a normal ν_ω, whose layer-1 law is Gaussian."""
+    ds = DatasetSpec(n=4, height=5, width=5, channels=3, seed=1, redraw=False)
+    cfg = NetConfig(widths=1024, depth=3, norm=norm, dataset=ds, weight=NORMAL_W, dtype="float64")
+    data = ds.draw()
+    mean, se = monte_carlo_terms(cfg, data, 4)
+    assert agrees_with_monte_carlo(infinite_width_terms(cfg, data), mean, se, 1024)
+
+
+def test_weight_standardization_without_its_mean_removal_is_rejected():
+    """The limit with WS's patch-mean term left out (plain LN's recursion) misses the WS Monte Carlo."""
+    ds = DatasetSpec(n=4, height=5, width=5, channels=3, seed=1, redraw=False)
+    cfg = NetConfig(widths=1024, depth=3, norm="ln+ws", dataset=ds, weight=NORMAL_W, dtype="float64")
+    data = ds.draw()
+    mean, se = monte_carlo_terms(cfg, data, 4)
+    plain = infinite_width_terms(NetConfig(widths=8, depth=3, norm="ln", weight=NORMAL_W), data)
+    assert not agrees_with_monte_carlo(plain, mean, se, 1024)
+
+
+def test_split_of_terms_3_and_4_sums_to_the_exact_total():
+    cfg = NetConfig(widths=8, depth=3, norm="ln")
+    prof = limit_profile(cfg, _data(n=4, h=5, w=5), split_samples=4096, seed=2)
+    assert prof.split_y.shape == prof.split_se.shape == (3, 2)
+    assert np.all(np.abs(prof.split_y.sum(axis=1) - prof.terms_y[:, 2]) <= 4 * prof.split_se.sum(axis=1))
+    assert np.all(prof.split_y[:, 0] > prof.split_y[:, 1])  # term (3), the mean instance spread, dominates
