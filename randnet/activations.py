@@ -10,7 +10,11 @@
 - ``moments``: the closed-form mean and variance of ``φ(a + bZ)``, ``Z ~ N(0, 1)`` (Proxy Norm's Eq. 7,
   :func:`randnet.gaussian_moments`), where one exists;
 - ``polynomial`` (P4's hypothesis "φ non-polynomial") and ``odd_identity_exact``: ``φ(t) − φ(−t) ≡ t``
-  exactly, i.e. the odd part of φ is ``t/2`` (P4's odd construction).
+  exactly, i.e. the odd part of φ is ``t/2`` (P4's odd construction);
+- ``kernel``: its closed-form Gaussian kernel map ``E[φ(u) φ(v)]``, ``(u, v) ~ N(0, [[q_a, k], [k, q_b]])``,
+  a numba scalar function ``(q_a, q_b, k) -> float`` (the infinite-width limit, SPEC §8), where one exists;
+  :meth:`Activation.gaussian_kernel` evaluates the map on arrays, by 2-D Gauss–Hermite quadrature when there
+  is no closed form.
 
 New properties are new keyword fields with a default (the dataclass is frozen; construct with keywords).
 """
@@ -20,10 +24,13 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numba
 import numpy as np
 from scipy import special
 
 LEAKY_SLOPE = 0.01
+KERNEL_NODES = 48
+"""Gauss–Hermite nodes per dimension of :meth:`Activation.gaussian_kernel`'s 2-D rule."""
 _SQRT2 = math.sqrt(2.0)
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 
@@ -44,6 +51,7 @@ class Activation:
     moments: GaussianMoments | None = None
     polynomial: bool = False
     odd_identity_exact: bool = False
+    kernel: Callable[[float, float, float], float] | None = None
 
     def __call__(self, t: np.ndarray) -> np.ndarray:
         return self.fn(t)
@@ -55,6 +63,24 @@ class Activation:
         import torch  # only here: randnet itself does not depend on torch
 
         return self.torch(torch, torch.nn.functional)
+
+    def gaussian_kernel(self, qa, qb, k, mean=0.0, nodes: int = KERNEL_NODES) -> np.ndarray:
+        """``E[φ(u + mean) φ(v + mean)]``, ``(u, v) ~ N(0, [[q_a, k], [k, q_b]])``, elementwise (float64).
+
+        The closed form :attr:`kernel` when ``mean == 0`` and φ has one; else the 2-D Gauss–Hermite rule with
+        ``nodes²`` points on ``u = √q_a t₁``, ``v = (k/√q_a) t₁ + √(q_b − k²/q_a) t₂`` (geometric convergence
+        for the smooth activations; slow, ~``nodes^{-3/2}``, across a kink)."""
+        qa, qb, k, mean = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (qa, qb, k, mean)))
+        if self.kernel is not None and not np.any(mean):
+            return np.vectorize(self.kernel, otypes=[np.float64])(qa, qb, k)
+        t, w = np.polynomial.hermite_e.hermegauss(nodes)
+        w = w / math.sqrt(2.0 * math.pi)
+        sa = np.sqrt(qa)
+        slope = np.divide(k, sa, out=np.zeros_like(k), where=sa > 0)
+        cond = np.sqrt(np.maximum(qb - slope * slope, 0.0))
+        outer = self.fn(sa[..., None] * t + mean[..., None])                     # φ(u + mean) at t₁
+        inner = self.fn((slope[..., None] * t + mean[..., None])[..., None] + cond[..., None, None] * t)
+        return np.einsum("...i,...ij,i,j->...", outer, inner, w, w)
 
 
 # -- numpy forms ---------------------------------------------------------------------------------------------
@@ -113,13 +139,38 @@ def _leaky_moments(a, b):
             p_var + LEAKY_SLOPE ** 2 * n_var + 2 * LEAKY_SLOPE * p_mean * n_mean)
 
 
+# -- closed-form Gaussian kernel maps E[φ(u) φ(v)], (u, v) ~ N(0, [[qa, k], [k, qb]]) (numba scalars) ----------
+@numba.njit(cache=True)
+def relu_kernel(qa, qb, k):
+    """The arc-cosine map ``(sqrt(q_a q_b − k²) + (π − θ) k) / (2π)``, ``θ = arccos(k / sqrt(q_a q_b))``."""
+    s = math.sqrt(qa * qb)
+    if s == 0.0:
+        return 0.0
+    c = min(1.0, max(-1.0, k / s))
+    return (s * math.sqrt(max(0.0, 1.0 - c * c)) + (math.pi - math.acos(c)) * k) / (2.0 * math.pi)
+
+
+@numba.njit(cache=True)
+def leaky_kernel(qa, qb, k):
+    """φ(t) = ReLU(t) − s ReLU(−t) and (−u, −v) ~ (u, v): ``(1 + s²) F(k) − 2 s F(−k)``, F the arc-cosine map."""
+    return (1.0 + LEAKY_SLOPE ** 2) * relu_kernel(qa, qb, k) - 2.0 * LEAKY_SLOPE * relu_kernel(qa, qb, -k)
+
+
+@numba.njit(cache=True)
+def identity_kernel(qa, qb, k):
+    return k
+
+
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
     Activation("relu", _relu, lambda t: (t > 0).astype(float), True, (1.0, 0.0), code=1,
-               torch=lambda torch, F: F.relu, moments=_relu_moments, odd_identity_exact=True),
+               torch=lambda torch, F: F.relu, moments=_relu_moments, odd_identity_exact=True,
+               kernel=relu_kernel),
     Activation("leaky_relu", _leaky, lambda t: np.where(t > 0, 1.0, LEAKY_SLOPE), True, (1.0, LEAKY_SLOPE), code=2,
-               torch=lambda torch, F: lambda t: F.leaky_relu(t, LEAKY_SLOPE), moments=_leaky_moments),
+               torch=lambda torch, F: lambda t: F.leaky_relu(t, LEAKY_SLOPE), moments=_leaky_moments,
+               kernel=leaky_kernel),
     Activation("identity", lambda t: t, lambda t: np.ones_like(t), True, (1.0, 1.0), code=0,
-               torch=lambda torch, F: lambda t: t, moments=_identity_moments, polynomial=True),
+               torch=lambda torch, F: lambda t: t, moments=_identity_moments, polynomial=True,
+               kernel=identity_kernel),
     Activation("gelu", _gelu, lambda t: special.ndtr(t) + t * np.exp(-t * t / 2) / _SQRT2PI, False, code=3,
                torch=lambda torch, F: F.gelu, odd_identity_exact=True),  # F.gelu: the exact erf form, as ours
     Activation("tanh", np.tanh, lambda t: 1 - np.tanh(t) ** 2, False, code=4, torch=lambda torch, F: torch.tanh),

@@ -16,6 +16,7 @@ Numerical Algorithms*, Lemma 3.1):
                                 (absolute), P5's "the bound is zero" (relative to ``P(x)``), and — as
                                 its square — P4's constructions (relative power ``d / P(x)``)
 :func:`summation_error`         ``γ_m`` itself (P6: "the data are centered", relative to ``max |x|``)
+:func:`limit_tolerance`         T1-inf, P6-inf: power fractions of the float64 infinite-width recursion
 =============================== ======================================================================
 """
 from __future__ import annotations
@@ -73,3 +74,11 @@ def inequality_tolerance(dtype) -> float:
     """The tolerance of a deterministic inequality between distances computed in ``dtype`` (P4-train, P5):
     ``sqrt(ε)``, far above the round-off of a mean of squares and far below any violation of the bounds."""
     return math.sqrt(machine_epsilon(dtype))
+
+
+def limit_tolerance(positions: int, depth: int) -> float:
+    """Round-off bound of a power fraction (in ``[0, 1]``) of the float64 infinite-width kernel recursion (SPEC §8)
+    after ``depth`` layers on ``positions`` = ``N·H·W`` positions: each layer's kernel map (its γ quadrature
+    included) adds at most :data:`FLOAT64_EXACT` and its means over ``positions²`` entries ``γ_{positions²}``,
+    accumulated over the layers (the normalized map does not amplify them): ``depth · (FLOAT64_EXACT + γ_{P²})``."""
+    return depth * (FLOAT64_EXACT + summation_error(positions ** 2))

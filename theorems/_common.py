@@ -6,7 +6,9 @@
 - :func:`roundoff_tolerance`: the round-off bound of the exact (deterministic) identities of P1 and T2
   (:func:`randnet.roundoff.normalized_tolerance` for this configuration's dtype and data);
 - streams of one realization: :func:`layer_moments` (instance moments of ``x^l`` and ``y^l``, for the exact
-  identities of P1 and T2) and :func:`collapse_measure` (the layer statistics of T1 and P6).
+  identities of P1 and T2) and :func:`collapse_measure` (the layer statistics of T1 and P6);
+- the infinite-width limit (SPEC §8): :func:`limit_terms` (cached whatever the widths) and :func:`collapse_limit`
+  (``Claim.limit`` of T1 and P6).
 """
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ from typing import Iterator
 
 import numpy as np
 
+import randnet
 from randnet import NetConfig, data_assumption, draw_data, forward, get_activation, layer_stream
-from randnet.roundoff import normalized_tolerance
+from randnet.limit import memory_need
+from randnet.roundoff import normalized_tolerance, summation_error
 from theorems.base import Hypothesis
 
 DETERMINISTIC_REALIZATIONS = {"quick": 4, "full": 20}
@@ -59,6 +63,18 @@ def definition1_hypotheses(config: NetConfig) -> list[Hypothesis]:
 
 
 # -- hypotheses the claims add ---------------------------------------------------------------------------------
+def centered_hypothesis(config: NetConfig) -> Hypothesis:
+    """``μ_c(x) = 0`` for every input channel, to the float64 round-off of a mean of ``m = N·H·W`` terms."""
+    data = representative_data(config.dataset)
+    m = int(np.prod(data.shape[:3]))
+    worst = float(np.abs(data.mean(axis=(0, 1, 2))).max())
+    tol = summation_error(m) * float(np.abs(data).max())
+    why = f"max_c |μ_c(x)| = {worst:.3g} (round-off bound {tol:.2g}) on {config.dataset.name!r}"
+    if config.dataset.path is None and config.dataset.redraw:
+        why += " (a representative draw)"
+    return Hypothesis("dataset centered: μ_c(x) = 0", worst <= tol, why)
+
+
 def norm_hypothesis(config: NetConfig, kinds: tuple[str, ...], plain: bool = False) -> Hypothesis:
     """The normalization is one of ``kinds``; ``plain``: without the ``+ws`` / ``+pn`` modifiers."""
     ok = config.base_norm in kinds and not (plain and config.norm != config.base_norm)
@@ -122,6 +138,42 @@ def collapse_measure(config: NetConfig, ss: np.random.SeedSequence) -> dict[str,
     noncollapsed, ratio, linearity, power = zip(*rows)
     return {"noncollapsed": np.array(noncollapsed), "ln_scaling_ratio": np.array(ratio),
             "linearity": np.array(linearity), "power_y": np.stack(power)}
+
+
+# -- the infinite-width limit (SPEC §8) ------------------------------------------------------------------------
+EXACT_LIMIT_NORMS = ("ln",)
+"""The plain normalizations whose limit is the deterministic kernel recursion and that T1 / P6 assume."""
+VERDICT_LIMIT_BYTES = 2 ** 29
+"""The largest limit (:func:`randnet.limit.memory_need`) that T1 and P6 compute for their overall verdict: 512 MiB,
+e.g. 32 inputs 16×16 (544 s for 50 layers in ``benchmarks/bench_limit.py``, README); the paper's 128 inputs 16×16
+(4.3 GB, 16 times as many kernel blocks) are not computed there — run T1-inf on a subset of the inputs."""
+
+
+def limit_terms(config: NetConfig, data: np.ndarray | None = None) -> np.ndarray:
+    """The layer-level power terms of ``y^l`` at C = ∞, ``(L, 3)``: (1) ``P(μ_c(y^l))``, (2)
+    ``P(σ_c(μ_{x,c}(y^l)))``, (3)+(4) (:func:`randnet.infinite_width_terms`; ``config``'s widths are ignored), on
+    ``data`` (one realization's dataset). Without ``data``, or when the dataset is fixed (a file, ``redraw=False``),
+    on :func:`representative_data`, cached per configuration whatever its widths."""
+    if data is not None and config.dataset.path is None and config.dataset.redraw:
+        return randnet.infinite_width_terms(config, data)
+    return _representative_limit(config.replace(widths=config.groups or 1)).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _representative_limit(config: NetConfig) -> np.ndarray:
+    """:func:`limit_terms` on the representative dataset (``config`` with canonical widths: the cache's key)."""
+    return randnet.infinite_width_terms(config, representative_data(config.dataset))
+
+
+def collapse_limit(config: NetConfig) -> dict[str, np.ndarray] | None:
+    """``Claim.limit`` of T1 and P6: ``noncollapsed = 1 − P(μ_c(y^l))`` and ``power_terms`` (:func:`limit_terms`) at
+    C = ∞ on the representative dataset; None unless the norm is plain LN (the claims' hypothesis) and the limit
+    needs at most :data:`VERDICT_LIMIT_BYTES`."""
+    if config.norm not in EXACT_LIMIT_NORMS or \
+            memory_need(config, representative_data(config.dataset).shape) > VERDICT_LIMIT_BYTES:
+        return None
+    terms = limit_terms(config)
+    return {"noncollapsed": 1 - terms[:, 0], "power_terms": terms}
 
 
 def rho_powers(config: NetConfig, rho: float | None = None) -> np.ndarray:

@@ -103,6 +103,11 @@ class Claim:
         default number of realizations per configuration, per mode.
     plots
         names of the plots (``validation.plots``) the report draws for this claim.
+    limit(config)
+        for an asymptotic claim: the measured quantities at infinite width (SPEC §8) as ``dict[str, np.ndarray]``
+        (same names and cells; a quantity may be absent), or None where no limit is computed for ``config``
+        (whose widths it ignores). The overall verdict reads it (:func:`validation.verdicts.judge_asymptotic`);
+        the plots draw it beside the finite widths.
     undefined
         measured quantities that are NaN *by design* where they are undefined (a name, or a prefix ending in
         ``*``, e.g. ``"rho[*"``): BU7's values "after minimization" of a run whose regularizer never settled, a
@@ -124,6 +129,7 @@ class Claim:
     realizations: Mapping[str, int] = field(default_factory=lambda: {"quick": 8, "full": 50})
     plots: tuple[str, ...] = ()
     undefined: tuple[str, ...] = ()
+    limit: Callable[[Any], Mapping[str, np.ndarray] | None] | None = None
 
     def unmet(self, config: Any) -> list[Hypothesis]:
         return [h for h in self.hypotheses(config) if not h.met]

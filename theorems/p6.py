@@ -22,9 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from randnet import DatasetSpec, NetConfig, reference_config
-from randnet.roundoff import summation_error
-from theorems._common import collapse_measure, definition1_hypotheses, eps_hypothesis, layers, norm_hypothesis, \
-    periodic_conv_hypothesis, representative_data, rho_powers
+from theorems._common import centered_hypothesis, collapse_limit, collapse_measure, definition1_hypotheses, \
+    eps_hypothesis, layers, norm_hypothesis, periodic_conv_hypothesis, rho_powers
 from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
 
 DELTA = 0.05
@@ -38,18 +37,6 @@ def measure(config: NetConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarr
     out = collapse_measure(config, ss)
     out["squared_gap"] = (out["noncollapsed"] - rho_powers(config)) ** 2
     return out
-
-
-def centered_hypothesis(config: NetConfig) -> Hypothesis:
-    """``μ_c(x) = 0`` for every input channel, to the float64 round-off of a mean of ``m = N·H·W`` terms."""
-    data = representative_data(config.dataset)
-    m = int(np.prod(data.shape[:3]))
-    worst = float(np.abs(data.mean(axis=(0, 1, 2))).max())
-    tol = summation_error(m) * float(np.abs(data).max())
-    why = f"max_c |μ_c(x)| = {worst:.3g} (round-off bound {tol:.2g}) on {config.dataset.name!r}"
-    if config.dataset.path is None and config.dataset.redraw:
-        why += " (a representative draw)"
-    return Hypothesis("dataset centered: μ_c(x) = 0", worst <= tol, why)
 
 
 def hypotheses(config: NetConfig) -> list[Hypothesis]:
@@ -84,4 +71,4 @@ register(Claim(
     configs=configs, hypotheses=hypotheses, measure=measure, comparisons=comparisons,
     negative_controls=negative_controls, reported=("squared_gap", "ln_scaling_ratio"), sweep="width",
     realizations={"quick": 24, "full": 50},
-    plots=("comparison", "sweep_convergence", "power")))
+    plots=("comparison", "sweep_convergence", "power"), limit=collapse_limit))

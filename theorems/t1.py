@@ -31,8 +31,8 @@ case resolves perturbations of ``ρ`` of that size.
 from __future__ import annotations
 
 from randnet import DatasetSpec, NetConfig, reference_config
-from theorems._common import collapse_measure, definition1_hypotheses, eps_hypothesis, layers, norm_hypothesis, \
-    periodic_conv_hypothesis, positive_homogeneous_hypothesis, rho_powers
+from theorems._common import collapse_limit, collapse_measure, definition1_hypotheses, eps_hypothesis, layers, \
+    norm_hypothesis, periodic_conv_hypothesis, positive_homogeneous_hypothesis, rho_powers
 from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
 
 DELTA = 0.01
@@ -72,4 +72,5 @@ register(Claim(
               "ρ = ‖ν_γ‖² / (‖ν_γ‖² + ‖ν_β‖²).",
     configs=configs, hypotheses=hypotheses, measure=collapse_measure, comparisons=comparisons,
     negative_controls=negative_controls, reported=("ln_scaling_ratio", "linearity"), sweep="width",
-    realizations={"quick": 16, "full": 50}, plots=("comparison_log", "sweep_convergence", "power")))
+    realizations={"quick": 16, "full": 50}, plots=("comparison_log", "sweep_convergence", "power"),
+    limit=collapse_limit))

@@ -203,6 +203,8 @@ def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path,
             print(f"  {r.verdict:<18} {r.label}  ({neg})")
         for t in result.trends:
             print(f"  {t.verdict:<18} trend over {t.sweep}: {t.label}")
+        for a in result.asymptotic:
+            print(f"  {a.verdict:<18} overall over {a.sweep} (widest, C = ∞, trend): {a.label}")
         for e in plot_errors:
             print(f"  plot error: {e}", file=sys.stderr)
         print(f"  => {result.verdict} in {result.seconds:.1f} s", file=sys.stderr)

@@ -14,7 +14,7 @@ the claim's hypotheses is an error of that configuration (:func:`validation.real
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -29,7 +29,7 @@ from .intervals import ConfidenceInterval, t_interval
 from .realization import check_finite, check_realizations, get_claim, measure_realization  # noqa: F401 (API)
 from .realization import realize as _realize
 from .store import Store
-from .verdicts import Judgement, Trend, judge, judge_trend, overall
+from .verdicts import Asymptotic, Judgement, Trend, judge, judge_asymptotic, judge_trend, overall
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,11 @@ class ConfigResult:
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """A claim run on all its configurations (and, for a claim with a sweep, the trends)."""
+    """A claim run on all its configurations (and, for a claim with a sweep, the trends and their overall verdicts).
+
+    asymptotic     per trend, the overall verdict of SPEC §5 (:func:`validation.verdicts.judge_asymptotic`)
+    limits         configuration label -> the claim's quantities at infinite width (``Claim.limit``), where computed
+    """
 
     claim: Claim
     results: tuple[ConfigResult, ...]
@@ -93,12 +97,14 @@ class ClaimResult:
     seed: int
     confidence: float
     seconds: float
+    asymptotic: tuple[Asymptotic, ...] = ()
+    limits: Mapping[str, Mapping[str, np.ndarray]] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def verdict(self) -> str:
-        """The trend verdicts for an asymptotic claim (SPEC §5), else those of the configurations."""
-        if self.claim.sweep and self.trends:
-            return overall([t.verdict for t in self.trends])
+        """The asymptotic verdicts for a claim with a sweep (SPEC §5), else those of the configurations."""
+        if self.claim.sweep and self.asymptotic:
+            return overall([a.verdict for a in self.asymptotic])
         return overall([r.verdict for r in self.results])
 
     @property
@@ -153,14 +159,29 @@ def _judge_config(claim: Claim, config: Any, label: str, digest: str, seed: int,
                         reported=tuple(claim.reported), confidence=confidence, seconds=seconds, computed=computed)
 
 
-def _trends(claim: Claim, results: Sequence[ConfigResult], confidence: float, seed: int) -> tuple[Trend, ...]:
+def _limits(claim: Claim, results: Sequence[ConfigResult]) -> Mapping[str, Mapping[str, np.ndarray]]:
+    """Configuration label -> ``claim.limit(config)`` (read-only arrays), for the configurations that have one."""
+    if claim.limit is None:
+        return MappingProxyType({})
+    out = {}
+    for r in results:
+        lim = claim.limit(r.config)
+        if lim is not None:
+            out[r.label] = MappingProxyType({q: np.asarray(v, dtype=float) for q, v in lim.items()})
+    return MappingProxyType(out)
+
+
+def _trends(claim: Claim, results: Sequence[ConfigResult], confidence: float, seed: int,
+            limits: Mapping[str, Mapping[str, np.ndarray]]) -> tuple[tuple[Trend, ...], tuple[Asymptotic, ...]]:
+    """Per group of configurations that differ only in ``claim.sweep`` and per comparison: the trend, and the
+    overall verdict that combines it with the widest configuration's cells and the limit."""
     if not claim.sweep:
-        return ()
+        return (), ()
     for r in results:
         if not hasattr(r.config, claim.sweep):
             raise ValueError(f"claim {r.claim_key} sweeps {claim.sweep!r}, but configuration {r.label} has no such "
                              "attribute")
-    trends = []
+    trends, asymptotic = [], []
     for fixed, rs in group_by(results, claim.sweep, lambda r: r.config):
         if len({getattr(r.config, claim.sweep) for r in rs}) < 2:
             continue  # nothing swept in this group
@@ -169,10 +190,12 @@ def _trends(claim: Claim, results: Sequence[ConfigResult], confidence: float, se
             picked = [(r, next((j for j in r.comparisons if j.comparison.label == label), None)) for r in rs]
             if any(j is None for _, j in picked):
                 continue
-            trends.append(judge_trend(claim.sweep, [getattr(r.config, claim.sweep) for r, _ in picked],
-                                      [j for _, j in picked], [r.samples[j.comparison.quantity] for r, j in picked],
-                                      confidence, fixed=fixed, seed=seed))
-    return tuple(trends)
+            t = judge_trend(claim.sweep, [getattr(r.config, claim.sweep) for r, _ in picked], [j for _, j in picked],
+                            [r.samples[j.comparison.quantity] for r, j in picked], confidence, fixed=fixed, seed=seed)
+            widest, j = max(picked, key=lambda p: float(getattr(p[0].config, claim.sweep)))
+            trends.append(t)
+            asymptotic.append(judge_asymptotic(t, j, limits.get(widest.label, {}).get(j.comparison.quantity)))
+    return tuple(trends), tuple(asymptotic)
 
 
 def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizations: int | None = None, seed: int = 0,
@@ -223,5 +246,7 @@ def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizat
         results.append(_judge_config(claim, config, label, digest, seed, [v for v, _ in got],
                                      sum(s for _, s in got), sum(1 for j, _ in where if j == i), confidence))
     results = tuple(results)
-    return ClaimResult(claim=claim, results=results, trends=_trends(claim, results, confidence, seed), mode=mode,
-                       seed=seed, confidence=confidence, seconds=time.perf_counter() - start)
+    limits = _limits(claim, results)
+    trends, asymptotic = _trends(claim, results, confidence, seed, limits)
+    return ClaimResult(claim=claim, results=results, trends=trends, mode=mode, seed=seed, confidence=confidence,
+                       seconds=time.perf_counter() - start, asymptotic=asymptotic, limits=limits)

@@ -76,6 +76,19 @@ def wants_log(*arrays: np.ndarray, decades: float = 2.0) -> bool:
     return v.size > 0 and bool(np.all(v > 0)) and np.log10(v.max() / v.min()) > decades
 
 
+def limit_curves(result, judgements, label: str, quantity) -> list[np.ndarray]:
+    """The distinct C = ∞ values (``result.limits``, SPEC §8) of the quantity that comparison ``label`` reads
+    (``judgements(config_result)`` lists the judgements, ``quantity(judgement)`` names it); one per group of
+    configurations that differ only in their widths."""
+    curves: list[np.ndarray] = []
+    for r in result.results:
+        j = next((j for j in judgements(r) if j.comparison.label == label), None)
+        lim = getattr(result, "limits", {}).get(r.label, {}).get(quantity(j)) if j is not None else None
+        if lim is not None and not any(np.array_equal(lim.ravel(), c) for c in curves):
+            curves.append(np.asarray(lim, float).ravel())
+    return curves
+
+
 # -- generic plots -------------------------------------------------------------------------------------
 @register_plot("comparison")
 def plot_comparison(result, out_dir, log: bool | None = None) -> list[Path]:
@@ -107,6 +120,10 @@ def plot_comparison(result, out_dir, log: bool | None = None) -> list[Path]:
                 ax.set_xticks(x, ticks, rotation=45, ha="right")
             else:
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        for lim in limit_curves(result, lambda r: r.comparisons, label, lambda j: j.comparison.quantity):
+            x, _ = cell_axis(j.cells)
+            ax.plot(x, lim, "k-", lw=2, alpha=0.7, label="C = ∞ (infinite-width limit, SPEC §8)")
+            drawn.append(lim)
         if log if log is not None else wants_log(*drawn):
             ax.set_yscale("log")
         band = "simultaneous t-interval" if c.mode == "mean" else "range over realizations"
@@ -181,14 +198,23 @@ def plot_power(result, out_dir) -> list[Path]:
         if "power_y" not in r.samples or r.samples["power_y"].shape[1:][-1:] != (4,):
             raise ValueError(f"plot 'power' needs a quantity 'power_y' of shape (L, 4) per realization; claim "
                              f"{result.claim.key} ({r.label}) measured {sorted(r.samples)}")
-    cols = 2 if len(rs) == 4 else min(len(rs), 3)
-    rows = -(-len(rs) // cols)
+    panels = [(r.samples["power_y"].mean(axis=0), textwrap.fill(r.label, 45)) for r in rs]
+    limits = getattr(result, "limits", {})
+    seen: list[np.ndarray] = []
+    for r in rs:  # the C = ∞ profile of each group (SPEC §8): terms (1), (2), and (3)+(4) in the third band
+        t = limits.get(r.label, {}).get("power_terms")
+        if t is not None and not any(np.array_equal(t, u) for u in seen):
+            seen.append(t)
+            panels.append((np.column_stack([t, np.zeros(len(t))]),
+                           f"C = ∞ (SPEC §8), group {len(seen)}\nband (3) holds (3)+(4)"))
+    cols = 2 if len(panels) == 4 else min(len(panels), 3)
+    rows = -(-len(panels) // cols)
     fig, axes = subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False, sharey=True)
-    for ax, r in zip(axes.ravel(), rs):
-        stacked_power(ax, r.samples["power_y"].mean(axis=0), textwrap.fill(r.label, 45))
+    for ax, (terms, title) in zip(axes.ravel(), panels):
+        stacked_power(ax, terms, title)
     for ax in axes[:, 0]:
         ax.set_ylabel("power of y^l")
-    for ax in axes.ravel()[len(rs):]:
+    for ax in axes.ravel()[len(panels):]:
         ax.axis("off")
     handles, names = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, 0.0))

@@ -22,7 +22,7 @@ import numpy as np
 
 from .engine import ClaimResult, ConfigResult
 from .store import replace_atomically
-from .verdicts import FAIL, INCONCLUSIVE, PASS, UNMET, Judgement, Trend
+from .verdicts import FAIL, INCONCLUSIVE, PASS, UNMET, Asymptotic, Judgement, Trend, combine
 
 PACKAGES = ("numpy", "numba", "scipy", "torch", "randnet", "matplotlib", "joblib")
 MAX_SAMPLE_VALUES = 2_000  # raw samples of a quantity are kept in results.json up to this many values
@@ -180,13 +180,45 @@ def trend_lines(t: Trend) -> list[str]:
     lines = [f"- **{_esc(t.label)}**{group}: {_verdict(t)} — mean worst-cell excess over the prediction "
              f"({round(100 * t.confidence)}% t-intervals) against {t.sweep}; "
              f"excess({t.values[0]}) − excess({t.values[-1]}) = {fmt(t.difference)} "
-             f"[{fmt(t.difference_low)}, {fmt(t.difference_high)}]; log-log slope {fmt(t.slope)} "
-             f"[{fmt(t.slope_low)}, {fmt(t.slope_high)}] (bootstrap)", "",
+             f"[{fmt(t.difference_low)}, {fmt(t.difference_high)}]; slope {fmt(t.slope)} "
+             f"[{fmt(t.slope_low)}, {fmt(t.slope_high)}] ({t.slope_method}, bootstrap)", "",
              f"| {t.sweep} | excess | interval | first {t.cell_name} not PASS (crossing) | first {t.cell_name} FAIL |",
              "|---|---|---|---|---|"]
     lines += [f"| {v} | {fmt(e)} | [{fmt(lo)}, {fmt(hi)}] | {'none' if c is None else c} | {'none' if f is None else f} |"
               for v, e, lo, hi, c, f in zip(t.values, t.excess, t.low, t.high, t.first_not_passing, t.first_failing)]
     return lines + [""]
+
+
+def limit_text(a: Asymptotic) -> str:
+    """The verdict of the infinite-width limit on the claim's region (deterministic), in words."""
+    if a.limit_cells is None:
+        return "not computed (no exact limit for this configuration, or over its memory budget)"
+    bad = [c for c, v in zip(a.cells, a.limit_cells) if v != PASS]
+    name = a.trend.cell_name
+    more = " …" if len(bad) > 8 else ""
+    return f"PASS (every {name})" if not bad else f"FAIL ({name} {', '.join(map(str, bad[:8]))}{more})"
+
+
+def widest_text(a: Asymptotic) -> str:
+    """The widest configuration's verdict, and how far it certifies the claim."""
+    v, name = combine(a.widest_cells), a.trend.cell_name
+    upto = "no " + name if a.certified is None else f"every {name} up to {a.certified}"
+    return f"{a.sweep} = {a.widest}: {v} (PASSes {upto})"
+
+
+def crossing_text(a: Asymptotic) -> str:
+    return ", ".join(f"{v}: {'none' if c is None else c}" for v, c in zip(a.trend.values, a.crossing))
+
+
+def asymptotic_lines(a: Asymptotic) -> list[str]:
+    """The overall verdict of one comparison of an asymptotic claim (SPEC §5) and what it rests on."""
+    group = f", {_esc(a.fixed)}" if a.fixed else ""
+    decide = f"; {a.decide}" if a.decide else ""
+    return [f"- **{_esc(a.label)}**{group}: {verdict_text(a.verdict, a.measured_verdict)} — {_esc(a.reason)}{decide}",
+            f"  - widest finite width: {widest_text(a)}",
+            f"  - at C = ∞ (SPEC §8): {limit_text(a)}",
+            f"  - trend of the excess over {a.sweep}: {a.trend.measured_verdict}",
+            f"  - crossing {a.trend.cell_name} (first not PASS) per {a.sweep}: {crossing_text(a)}", ""]
 
 
 class Report:
@@ -216,6 +248,7 @@ class Report:
             "compute_seconds": sum(r.seconds for r in result.results), "plots": rel, "plot_errors": list(plot_errors),
             "error": None, "configs": [config_entry(r) for r in result.results],
             "trends": [t.describe() for t in result.trends],
+            "asymptotic": [a.describe() for a in result.asymptotic],
         })
         self.summary += self._summary_rows(result)
         self.sections.append(self._section(result, rel, plot_errors))
@@ -257,6 +290,11 @@ class Report:
             group = f": {_esc(t.fixed)}" if t.fixed else ""
             rows.append(f"| {result.claim.key} | trend over {t.sweep}{group} | excess {fmt(t.excess[0])} → "
                         f"{fmt(t.excess[-1])} (slope {fmt(t.slope)}) | shrinks as {t.sweep} grows | {_verdict(t)} | |")
+        for a in result.asymptotic:
+            group = f": {_esc(a.fixed)}" if a.fixed else ""
+            rows.append(f"| {result.claim.key} | overall over {a.sweep}{group} (SPEC §5) | {_esc(widest_text(a))}; "
+                        f"C = ∞: {_esc(limit_text(a))} | crossing per {a.sweep}: {_esc(crossing_text(a))} | "
+                        f"{verdict_text(a.verdict, a.measured_verdict)} | |")
         return rows
 
     def _section(self, result: ClaimResult, plots: Sequence[str], plot_errors: Sequence[str]) -> list[str]:
@@ -268,6 +306,9 @@ class Report:
                  f"{len(result.results)} configuration(s), {n} realizations, {result.seconds:.1f} s wall "
                  f"({sum(r.seconds for r in result.results):.1f} s compute).", ""]
         if c.sweep:
+            if result.asymptotic:
+                lines += [f"### Overall verdict over {c.sweep} (SPEC §5)", "",
+                          *[ln for a in result.asymptotic for ln in asymptotic_lines(a)]]
             lines += [f"### Trend over {c.sweep}", "", *[ln for t in result.trends for ln in trend_lines(t)]]
             if not result.trends:
                 lines += [f"(no group of configurations differing only in {c.sweep}: no trend judged)", ""]
@@ -304,10 +345,14 @@ class Report:
             f"How to read: intervals are {round(100 * h['confidence'])}% and simultaneous over the cells (layers) of "
             f"each comparison (Bonferroni: each cell at level 1 − {1 - h['confidence']:.3g}/m). Student-t for means over realizations, "
             "Clopper–Pearson for probabilities, range over realizations for deterministic (exact) claims. "
-            "Asymptotic claims are judged by the trend of the worst-cell excess over the prediction (per "
-            "realization: max over cells of measured − prediction, or of |measured − prediction| for '=='): "
-            "it must shrink from the smallest to the largest swept value (paired t-interval on the difference); "
-            "the log-log slope comes with a percentile-bootstrap interval. "
+            "Asymptotic claims (a sweep) get an overall verdict that combines the widest configuration's cells, the "
+            "infinite-width limit where it is computed, and the trend of the worst-cell excess over the prediction "
+            "(per realization: max over cells of measured − prediction, or of |measured − prediction| for '=='), which "
+            "must shrink from the smallest to the largest swept value (paired t-interval on the difference; the "
+            "log-log slope comes with a percentile-bootstrap interval): FAIL if the excess grows or if the widest "
+            "configuration FAILs a cell where the limit (if any) violates the bound too; PASS only if the excess "
+            "shrinks and the widest configuration PASSes every cell up to the depth named; else INCONCLUSIVE, with "
+            "the run that would decide. The trend alone never makes a PASS. "
             "PASS: the interval lies inside the claim's region "
             "(prediction ± δ); FAIL: outside; INCONCLUSIVE: it straddles the boundary; HYPOTHESIS NOT MET: the "
             "configuration breaks a hypothesis (never PASS). A negative control is a deliberately false claim: "

@@ -253,6 +253,24 @@ def log_log_slope(values: Sequence[float], *means: np.ndarray, axis: int = -1) -
     return np.tensordot(lx, ly - ly.mean(axis=0), axes=(0, 0)) / np.sum(lx ** 2)
 
 
+RATE_GRID = np.round(np.arange(-3.0, 1.0 + 1e-9, 0.005), 3)
+"""The exponents :func:`power_law_rate` searches (step 0.005)."""
+
+
+def power_law_rate(values: Sequence[float], weights: np.ndarray, *means: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Exponent ``s`` of the weighted least-squares fit ``mean_i ≈ a · values_i^s`` (``a > 0``; ``s`` on
+    :data:`RATE_GRID`), the weights ``w_i`` fixed. Defined where a mean is ≤ 0 (a resample of a nearly vanished
+    excess), unlike :func:`log_log_slope`: for each ``s`` the best ``a`` is ``Σ w m v / Σ w v²`` (``v_i =
+    (values_i / values_0)^s``), leaving ``Σ w m² − (Σ w m v)² / Σ w v²``. NaN where no ``a > 0`` fits."""
+    v = (np.asarray(values, dtype=float) / float(values[0]))[:, None] ** RATE_GRID[None, :]     # (k, G)
+    w = np.asarray(weights, dtype=float)
+    m = np.stack([np.mean(x, axis=axis) for x in means])                                      # (k, ...)
+    num = np.tensordot(w[:, None] * v, m, axes=(0, 0))                                        # (G, ...)
+    den = ((w[:, None] * v ** 2).sum(axis=0)).reshape((-1,) + (1,) * (num.ndim - 1))
+    score = np.where(num > 0, num ** 2 / den, -np.inf)
+    return np.where(np.isfinite(score.max(axis=0)), RATE_GRID[np.argmax(score, axis=0)], np.nan)
+
+
 @dataclass(frozen=True)
 class Trend:
     """Does the excess over the prediction shrink as the swept attribute grows?
@@ -270,7 +288,9 @@ class Trend:
                           INCONCLUSIVE; HYPOTHESIS NOT MET if a configuration breaks a hypothesis.
     slope, slope_low/high least-squares slope of log excess against log value (about −1/2 for a
                           1/sqrt(C) convergence) and its percentile-bootstrap interval; NaN unless the
-                          excesses are positive
+                          excesses are positive. Where a resampled excess is not positive (the log-log interval
+                          is then undefined), ``slope_method = "power-law fit"``: the exponent of
+                          :func:`power_law_rate` (weights 1/se² of the excesses) and its percentile-bootstrap interval
     first_failing         per value, the first cell whose verdict is FAIL, or None
     first_not_passing     per value, the first cell whose verdict is not PASS (T1's crossing depth), or None
     """
@@ -294,6 +314,7 @@ class Trend:
     first_not_passing: tuple
     cell_name: str
     confidence: float
+    slope_method: str = "log-log"
 
     def describe(self) -> dict:
         num = lambda v: _list([v])[0]  # noqa: E731
@@ -302,6 +323,7 @@ class Trend:
                 "high": _list(self.high), "difference": num(self.difference),
                 "difference_low": num(self.difference_low), "difference_high": num(self.difference_high),
                 "slope": num(self.slope), "slope_low": num(self.slope_low), "slope_high": num(self.slope_high),
+                "slope_method": self.slope_method,
                 "verdict": self.verdict, "measured_verdict": self.measured_verdict,
                 "first_failing": [_jsonable(v) for v in self.first_failing],
                 "first_not_passing": [_jsonable(v) for v in self.first_not_passing], "cell_name": self.cell_name,
@@ -332,11 +354,17 @@ def judge_trend(sweep: str, values: Sequence[Any], judgements: Sequence[Judgemen
         w = stats.ttest_ind(first, last, equal_var=False).confidence_interval(confidence)
         d_ci = ConfidenceInterval(w.low, w.high)
     measured = PASS if d_ci.low > 0 else FAIL if d_ci.high < 0 else INCONCLUSIVE
-    slope, s_ci = log_log_slope(values, *per_realization), ConfidenceInterval(np.nan, np.nan)
+    slope, s_ci, method = log_log_slope(values, *per_realization), ConfidenceInterval(np.nan, np.nan), "log-log"
     if np.isfinite(slope) and min(len(e) for e in per_realization) > 1:
+        paired = len({len(e) for e in per_realization}) == 1
         s_ci = bootstrap_interval(per_realization, lambda *m, axis=-1: log_log_slope(values, *m, axis=axis),
-                                  confidence, paired=len({len(e) for e in per_realization}) == 1, seed=seed,
-                                  method="percentile")
+                                  confidence, paired=paired, seed=seed, method="percentile")
+        if not (np.isfinite(s_ci.low) and np.isfinite(s_ci.high)):
+            weights = np.array([len(e) / e.var(ddof=1) for e in per_realization])
+            rate = lambda *m, axis=-1: power_law_rate(values, weights, *m, axis=axis)  # noqa: E731
+            slope, method = rate(*per_realization), "power-law fit"
+            s_ci = bootstrap_interval(per_realization, rate, confidence, paired=paired, seed=seed,
+                                      method="percentile")
     unmet = any(j.unmet for j in judgements)
     return Trend(label=judgements[0].comparison.label, sweep=sweep, fixed=fixed, values=values, excess=point,
                  low=np.array([float(c.low) for c in cis]), high=np.array([float(c.high) for c in cis]),
@@ -345,4 +373,121 @@ def judge_trend(sweep: str, values: Sequence[Any], judgements: Sequence[Judgemen
                  slope_high=float(s_ci.high), verdict=UNMET if unmet else measured, measured_verdict=measured,
                  first_failing=tuple(j.first_failing_cell() for j in judgements),
                  first_not_passing=tuple(j.first_failing_cell(strict=False) for j in judgements),
-                 cell_name=judgements[0].comparison.cell_name, confidence=confidence)
+                 cell_name=judgements[0].comparison.cell_name, confidence=confidence, slope_method=method)
+
+
+# -- asymptotic claims: the overall verdict (SPEC §5) ------------------------------------------------------
+@dataclass(frozen=True)
+class Asymptotic:
+    """The overall verdict of one comparison of an asymptotic claim over a sweep (SPEC §5): it combines the cells of
+    the widest configuration, the infinite-width limit (SPEC §8) where it is computed, and the :class:`Trend`;
+    the trend alone never makes a PASS.
+
+    - **FAIL** if the trend FAILs (the excess grows with the swept value), or if the widest configuration FAILs a
+      cell where the limit also lies outside the claim's region (where no limit is computed, the widest FAIL alone);
+    - **PASS** only if the trend PASSes and the widest configuration PASSes every cell up to ``certified`` (the
+      depth the verdict names: the cell before the widest configuration's crossing, the last cell if none);
+    - else **INCONCLUSIVE**, with ``decide``: the swept value (and realizations) to run next.
+
+    widest          the largest swept value; ``widest_cells`` its cell verdicts
+    limit           per cell, the compared quantity at C = ∞ (None: no limit computed); ``limit_cells`` PASS / FAIL
+                    of the limit against the region (deterministic), None without a limit
+    failing         the cells where the widest configuration FAILs and the limit does not clear it
+    certified       the last cell of the widest configuration's leading run of PASS cells, or None
+    crossing        per swept value, the first cell whose verdict is not PASS (None: none), as in the trend
+    """
+
+    label: str
+    sweep: str
+    fixed: str
+    trend: Trend
+    widest: Any
+    widest_cells: tuple[str, ...]
+    cells: tuple
+    limit: np.ndarray | None
+    limit_cells: tuple[str, ...] | None
+    failing: tuple
+    certified: Any
+    verdict: str
+    measured_verdict: str
+    reason: str
+    decide: str
+
+    @property
+    def crossing(self) -> tuple:
+        return self.trend.first_not_passing
+
+    def describe(self) -> dict:
+        return {"label": self.label, "sweep": self.sweep, "fixed": self.fixed, "verdict": self.verdict,
+                "measured_verdict": self.measured_verdict, "reason": self.reason, "decide": self.decide,
+                "widest": _jsonable(self.widest), "widest_cells": list(self.widest_cells),
+                "cell_name": self.trend.cell_name, "cells": [_jsonable(c) for c in self.cells],
+                "limit": None if self.limit is None else _list(self.limit),
+                "limit_cells": None if self.limit_cells is None else list(self.limit_cells),
+                "limit_verdict": None if self.limit_cells is None else combine(self.limit_cells),
+                "failing": [_jsonable(c) for c in self.failing], "certified": _jsonable(self.certified),
+                "crossing": {str(_jsonable(v)): _jsonable(c) for v, c in zip(self.trend.values, self.crossing)},
+                "trend_verdict": self.trend.measured_verdict}
+
+
+def judge_limit(comparison: Comparison, prediction: np.ndarray, limit: np.ndarray) -> tuple[str, ...]:
+    """Per cell, PASS if the deterministic C = ∞ value lies in the claim's region, else FAIL (NaN: FAIL)."""
+    lo, hi = region(comparison, prediction)
+    value = np.broadcast_to(np.asarray(limit, dtype=float).ravel(), prediction.shape)
+    with np.errstate(invalid="ignore"):
+        inside = (value >= lo) & (value <= hi)
+    return tuple(PASS if ok else FAIL for ok in inside)
+
+
+def judge_asymptotic(trend: Trend, widest: Judgement, limit: np.ndarray | None = None) -> Asymptotic:
+    """The overall verdict of an asymptotic claim (see :class:`Asymptotic`) from its ``trend``, the judgement of its
+    widest configuration (``trend.values[-1]``) and the limit of the compared quantity per cell (or None)."""
+    cells, name, v = tuple(widest.cells), trend.cell_name, trend.values[-1]
+    limit_cells = None if limit is None else judge_limit(widest.comparison, widest.prediction, limit)
+    cleared = limit_cells or (FAIL,) * len(cells)
+    failing = tuple(c for c, w, lim in zip(cells, widest.cell_verdicts, cleared) if w == FAIL and lim == FAIL)
+    lead = next((i for i, w in enumerate(widest.cell_verdicts) if w != PASS), len(cells))
+    certified = cells[lead - 1] if lead else None
+    where = f"{trend.sweep} = {v}"
+    decide = ""
+    if trend.measured_verdict == FAIL:
+        measured, reason = FAIL, (f"the excess over the prediction grows from {trend.sweep} = {trend.values[0]} to "
+                                  f"{v}")
+    elif failing:
+        why = "the limit C = ∞ violates it too" if limit is not None else "no C = ∞ limit is computed to clear it"
+        measured, reason = FAIL, f"{where} FAILs {name} {_span(failing)} and {why}"
+    elif trend.measured_verdict == PASS and lead:
+        measured = PASS
+        reason = (f"the excess shrinks with {trend.sweep} and {where} PASSes every {name} up to {certified}"
+                  + ("" if lead == len(cells) else f" (crossing at {name} {cells[lead]})"))
+    else:
+        measured = INCONCLUSIVE
+        undecided = []
+        if trend.measured_verdict != PASS:
+            undecided.append(f"the excess's trend is {trend.measured_verdict}")
+        if not lead:
+            undecided.append(f"{where} does not PASS {name} {cells[0]}")
+        reason = "; ".join(undecided)
+        decide = _decide(trend, widest)
+    return Asymptotic(label=trend.label, sweep=trend.sweep, fixed=trend.fixed, trend=trend, widest=v,
+                      widest_cells=tuple(widest.cell_verdicts), cells=cells,
+                      limit=None if limit is None else np.asarray(limit, float).ravel(), limit_cells=limit_cells,
+                      failing=failing, certified=certified, verdict=UNMET if trend.verdict == UNMET else measured,
+                      measured_verdict=measured, reason=reason, decide=decide)
+
+
+def _span(cells: Sequence[Any]) -> str:
+    return str(cells[0]) if len(cells) == 1 else f"{cells[0]}–{cells[-1]} ({len(cells)} cells)"
+
+
+def _decide(trend: Trend, widest: Judgement) -> str:
+    """Which run would decide: the next swept value of the sweep's own geometric progression (and the realizations
+    the widest configuration's straddling cells ask for)."""
+    try:
+        a, b = float(trend.values[-2]), float(trend.values[-1])
+        nxt = f"{trend.sweep} = {b * b / a:g}" if a > 0 and b > a else f"a larger {trend.sweep}"
+    except (TypeError, ValueError):
+        nxt = f"a larger {trend.sweep}"
+    more = (f", or ≈{widest.more_realizations} realizations at {trend.sweep} = {trend.values[-1]}"
+            if widest.more_realizations else "")
+    return f"{nxt} would decide{more}"

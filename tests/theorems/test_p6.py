@@ -5,7 +5,7 @@ import pytest
 import theorems
 from randnet import DatasetSpec, NetConfig, realization_seed
 from theorems import p6
-from theorems._common import rho_powers
+from theorems._common import centered_hypothesis, rho_powers
 
 CENTERED = DatasetSpec(name="centered", n=8, height=8, width=8)
 CLAIM = theorems.REGISTRY["P6"]
@@ -44,7 +44,7 @@ def test_centered_file_dataset(tmp_path):
     np.save(tmp_path / "raw.npy", data)
     np.save(tmp_path / "centered.npy", data - data.mean(axis=(0, 1, 2)))
     config = NetConfig(widths=8, depth=2, norm="ln", activation="identity")
-    met = [p6.centered_hypothesis(config.replace(dataset=DatasetSpec(path=str(tmp_path / name)))).met
+    met = [centered_hypothesis(config.replace(dataset=DatasetSpec(path=str(tmp_path / name)))).met
            for name in ("centered.npy", "raw.npy")]
     assert met == [True, False]
 

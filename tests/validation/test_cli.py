@@ -83,16 +83,16 @@ def test_run_writes_a_report_and_names_ignored_options(capsys, tmp_path):
     out = tmp_path / "out"
     argv = ["run", "TOY_SWEEP", "--widths", "8,32", "--norm", "ln", "--realizations", "3", "--backend", "serial",
             "--no-progress", "--out", str(out)]
-    assert main(argv) == 0
+    assert main(argv) == 4  # every width FAILs the toy's `tail <= 0` and no limit clears it: FAIL (SPEC §5)
     captured = capsys.readouterr()
     assert "--norm do(es) not apply to the configurations of claim TOY_SWEEP (ignored)" in captured.err
-    assert "trend over width" in captured.out
+    assert "trend over width" in captured.out and "FAIL               overall over width" in captured.out
     data = json.loads((out / "results.json").read_text())
     (claim,) = data["claims"]
     assert [c["config"]["width"] for c in claim["configs"]] == [8, 32]
     assert [c["realizations"] for c in claim["configs"]] == [3, 3] and claim["trends"][0]["values"] == [8, 32]
     assert (out / "REPORT.md").exists() and len(list(out.glob("TOY_SWEEP_*.png"))) == 2
-    assert main(argv) == 0  # resumed from the store: nothing recomputed
+    assert main(argv) == 4  # resumed from the store: nothing recomputed
     data = json.loads((out / "results.json").read_text())
     assert [c["computed"] for c in data["claims"][0]["configs"]] == [0, 0]
 

@@ -1,4 +1,6 @@
 """The Monte Carlo engine: reproducibility, the results store and resuming, result objects."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -67,11 +69,21 @@ def test_result_objects():
     assert res.trends == ()
 
 
-def test_sweep_claim_is_judged_by_its_trend():
+def test_sweep_claim_is_judged_by_its_cells_its_limit_and_its_trend():
+    """SPEC §5: the trend alone never makes a PASS. Every width FAILs ``tail <= 0`` while the excess shrinks: FAIL
+    without a limit, and with a limit that violates the bound; INCONCLUSIVE when the limit (0) clears the FAILs."""
     res = run_claim(TOY_SWEEP, backend="serial", progress=False)
     assert all(r.verdict == FAIL for r in res.results)  # each width alone: tail > 0
     (trend,) = res.trends
-    assert trend.values == (16, 64, 256) and trend.verdict == PASS and res.verdict == PASS
+    assert trend.values == (16, 64, 256) and trend.verdict == PASS
+    (asym,) = res.asymptotic
+    assert res.verdict == FAIL and asym.failing == (1, 2, 3, 4) and asym.limit is None and res.limits == {}
+    for limit, verdict in ((0.0, INCONCLUSIVE), (0.1, FAIL)):
+        claim = dataclasses.replace(TOY_SWEEP, limit=lambda c, v=limit: {"tail": np.full(c.cells, v)})
+        lim = run_claim(claim, backend="serial", progress=False)
+        assert lim.verdict == verdict and set(lim.limits) == {r.label for r in lim.results}
+        assert lim.asymptotic[0].limit_cells == ((PASS if limit == 0 else FAIL),) * 4
+        assert lim.asymptotic[0].decide == ("width = 1024 would decide" if verdict == INCONCLUSIVE else "")
     assert trend.slope == pytest.approx(-0.5, abs=0.05)
     assert trend.fixed == ""  # one group: nothing to tell apart
     two = run_claim(TOY_SWEEP, configs=[ToyConfig(width=w, mean=m) for m in (0.0, 1.0) for w in (16, 64)],

@@ -93,6 +93,11 @@ def test_report_is_incremental_and_records_errors(results, tmp_path):
     assert "### Trend over width" in md and "trend over width" in md
     trend = data["claims"][2]["trends"][0]
     assert trend["values"] == [16, 64, 256] and trend["verdict"] == "PASS"
+    (overall,) = data["claims"][2]["asymptotic"]  # every width FAILs `tail <= 0`: the trend alone is no PASS
+    assert overall["verdict"] == data["claims"][2]["verdict"] == "FAIL" and overall["widest"] == 256
+    assert overall["crossing"] == {"16": 1, "64": 1, "256": 1} and overall["limit"] is None
+    assert "### Overall verdict over width (SPEC §5)" in md and "at C = ∞ (SPEC §8): not computed (" in md
+    assert "| TOY_SWEEP | overall over width (SPEC §5) | width = 256: FAIL (PASSes no layer)" in md
     assert not list(tmp_path.glob("*.tmp"))
 
 
@@ -105,3 +110,22 @@ def test_out_of_scope_entries_are_listed_not_checked(tmp_path):
     assert data["claims"][0]["verdict"] == "OUT OF SCOPE" and data["claims"][0]["reason"] == entry.reason
     md = (tmp_path / "REPORT.md").read_text()
     assert "| BU10 | — | — | — | **OUT OF SCOPE (not checked)** | — |" in md and "not a checked claim" in md
+
+
+def test_the_infinite_width_limit_is_drawn_beside_the_finite_widths(tmp_path, monkeypatch):
+    """A claim with ``Claim.limit``: the comparison plot has the C = ∞ curve (once per group), the power plot one more
+    panel, stacked from the limit's ``power_terms``."""
+    import validation.plots as plots
+    terms = np.tile([0.5, 0.2, 0.3], (4, 1))
+    claim = dataclasses.replace(TOY_SWEEP, plots=("comparison", "power"),
+                                limit=lambda c: {"tail": np.zeros(c.cells), "power_terms": terms})
+    res = run_claim(claim, realizations=3, backend="serial", progress=False)
+    figures, real_save = [], plots.save
+    monkeypatch.setattr(plots, "save", lambda fig, out, name: figures.append(fig) or real_save(fig, out, name))
+    paths, errors = draw(res, tmp_path)
+    assert errors == [] and len(paths) == 2
+    comparison, power = figures
+    limit_lines = [ln for ln in comparison.axes[0].get_lines() if ln.get_label().startswith("C = ∞")]
+    assert len(limit_lines) == 1 and np.array_equal(limit_lines[0].get_ydata(), np.zeros(4))
+    visible = [ax for ax in power.axes if ax.axison]
+    assert len(visible) == len(res.results) + 1 and visible[-1].get_title().startswith("C = ∞")

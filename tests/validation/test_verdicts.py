@@ -6,7 +6,8 @@ from scipy import stats
 from tests.helpers import assert_close
 from theorems.base import Comparison, Hypothesis
 from validation.intervals import bonferroni, clopper_pearson, t_quantile
-from validation.verdicts import FAIL, INCONCLUSIVE, PASS, UNMET, combine, excess, judge, judge_trend, overall
+from validation.verdicts import (FAIL, INCONCLUSIVE, PASS, UNMET, combine, excess, judge, judge_asymptotic,
+                                 judge_trend, overall, power_law_rate)
 
 
 def samples_with(mean, std, r):
@@ -201,3 +202,70 @@ def test_trend_with_unmet_hypothesis():
     js[0] = judge(js[0].comparison, s[0], [Hypothesis("h", False)])
     t = judge_trend("width", widths, js, s)
     assert t.verdict == UNMET and t.measured_verdict == PASS
+
+
+# -- the overall verdict of an asymptotic claim (SPEC §5) ---------------------------------------------------
+def _asymptotic(excess_of, prediction=0.0, tolerance=0.0, widths=(16, 64, 256), cells=4, limit=None, r=8):
+    """Samples ``excess_of(width)`` (one value per cell, 2% noise) judged against ``q <= prediction (± tol)``."""
+    rng = np.random.default_rng(3)
+    c = cmp("<=", prediction, tolerance, cells=list(range(1, cells + 1)))
+    s = [np.asarray(excess_of(w), float) * (1 + 0.02 * rng.standard_normal((r, cells))) for w in widths]
+    js = [judge(c, x) for x in s]
+    return judge_asymptotic(judge_trend("width", widths, js, s), js[-1], limit)
+
+
+def test_asymptotic_a_bound_every_width_fails_is_fail_however_the_excess_shrinks():
+    a = _asymptotic(lambda w: np.full(4, 1 / np.sqrt(w)))
+    assert a.trend.verdict == PASS and a.verdict == FAIL and a.failing == (1, 2, 3, 4) and a.certified is None
+    assert "no C = ∞ limit" in a.reason
+    a = _asymptotic(lambda w: np.full(4, 1 / np.sqrt(w)), limit=np.full(4, 0.01))  # the limit violates it too
+    assert a.verdict == FAIL and a.limit_cells == (FAIL,) * 4 and "limit C = ∞ violates" in a.reason
+
+
+def test_asymptotic_a_limit_inside_the_bound_clears_the_widest_fails():
+    """The widest width FAILs only where its finite-width floor crosses the bound, the limit lies inside: no FAIL;
+    the excess shrinks and layers 1–2 PASS at the widest width: PASS up to the named depth 2."""
+    bound = np.array([1.0, 0.8, 0.02, 0.01])
+    a = _asymptotic(lambda w: np.array([0.5, 0.4, 0.02 + 1 / np.sqrt(w), 0.01 + 1 / np.sqrt(w)]), prediction=bound,
+                    limit=np.array([0.5, 0.4, 0.01, 0.005]))
+    assert a.widest_cells == (PASS, PASS, FAIL, FAIL) and a.failing == () and a.limit_cells == (PASS,) * 4
+    assert a.verdict == PASS and a.certified == 2 and a.crossing[-1] == 3 and "crossing at layer 3" in a.reason
+    without = _asymptotic(lambda w: np.array([0.5, 0.4, 0.02 + 1 / np.sqrt(w), 0.01 + 1 / np.sqrt(w)]),
+                          prediction=bound)
+    assert without.verdict == FAIL and without.failing == (3, 4)
+
+
+def test_asymptotic_growing_excess_fails_and_undecided_cells_are_inconclusive():
+    a = _asymptotic(lambda w: np.full(4, np.sqrt(w) / 100), prediction=1.0, limit=np.zeros(4))
+    assert a.trend.verdict == FAIL and a.verdict == FAIL and "grows" in a.reason
+    a = _asymptotic(lambda w: np.full(4, 1 / np.sqrt(w)), limit=np.zeros(4))  # FAILs cleared, nothing PASSes
+    assert a.verdict == INCONCLUSIVE and a.certified is None and a.decide == "width = 1024 would decide"
+    assert "does not PASS layer 1" in a.reason
+
+
+def test_asymptotic_keeps_an_unmet_hypothesis():
+    widths = (16, 256)
+    js, s = _sweep(widths, lambda c: -1 / np.sqrt(c))
+    js[0] = judge(js[0].comparison, s[0], [Hypothesis("h", False)])
+    a = judge_asymptotic(judge_trend("width", widths, js, s), js[-1])
+    assert a.verdict == UNMET and a.describe()["verdict"] == UNMET
+
+
+def test_power_law_rate_recovers_the_exponent_and_tolerates_a_vanished_mean():
+    widths = np.array([16.0, 64.0, 256.0])
+    exact = [np.full(4, 2.0 / w) for w in widths]
+    assert power_law_rate(widths, np.ones(3), *exact) == pytest.approx(-1.0)
+    assert -1.0 < power_law_rate(widths, np.ones(3), np.ones(3), np.full(3, 0.5), np.full(3, -0.01)) < -0.5
+    assert np.isnan(power_law_rate(widths, np.ones(3), *[-e for e in exact]))
+
+
+def test_trend_rate_falls_back_to_the_power_law_fit_when_a_resample_vanishes():
+    """A 1/C excess whose widest mean is 2.5 standard errors above 0: some bootstrap resamples are ≤ 0, so the
+    log-log interval is undefined; the power-law fit gives an interval, and it covers the true −1."""
+    widths, r = (16, 64, 256), 64
+    rng = np.random.default_rng(5)
+    c = cmp("<=", 0.0)
+    s = [1.0 / w + (0.02 if w == 256 else 0.05 / w) * rng.standard_normal((r, 1)) for w in widths]
+    t = judge_trend("width", widths, [judge(c, x) for x in s], s)
+    assert t.slope_method == "power-law fit" and t.describe()["slope_method"] == "power-law fit"
+    assert t.slope_low < -1.0 < t.slope_high and t.slope_high < -0.5
