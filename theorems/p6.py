@@ -84,5 +84,5 @@ register(Claim(
     statement="norm = ln, φ = identity, centered data: for each depth l, for large widths, 1 − P(μ_c(y^l)) ≃ ρ^{l−1}.",
     configs=configs, hypotheses=hypotheses, measure=measure, comparisons=comparisons,
     negative_controls=negative_controls, reported=("squared_gap", "ln_scaling_ratio"), sweep="width",
-    realizations={"quick": 24, "full": 50},
+    realizations={"quick": 48, "full": 50},
     plots=("comparison", "sweep_convergence", "power")))

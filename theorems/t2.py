@@ -40,7 +40,7 @@ from randnet import DatasetSpec, NetConfig, power_terms
 from randnet.stats import channel_moments
 from theorems._common import DETERMINISTIC_REALIZATIONS, data_hypothesis, definition1_hypotheses, eps_hypothesis, \
     layer_moments, layers, norm_hypothesis, roundoff_tolerance
-from theorems.base import FRACTION_STEP, Claim, Comparison, Hypothesis, check_run_mode, register
+from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
 
 IDENTITIES = {  # quantity -> the identity it measures (worst channel of the layer)
     "channel_mean": "μ_c(y^l) = 0",
@@ -224,7 +224,7 @@ def _steps(config: GroupLadder) -> list[str]:
 def ladder_comparisons(config: GroupLadder, sign: str = ">=") -> list[Comparison]:
     word = "grows" if sign == ">=" else "shrinks (false)"
     return [Comparison(q, sign, 0.0, 0.0, "mean", f"{name} {word} with the group size C/G", _steps(config),
-                       cell_name="group size step", bounds=FRACTION_STEP)
+                       cell_name="group size step")
             for q, name in (("collapse_step", "collapse K = P(μ_c(y))"),
                             ("variability_step", "instance variability V = P(σ_c(μ_x,c)) + P(σ_c(σ_x,c))"),
                             ("variability_share_step", "variability share V / (P(y) − K)"))]

@@ -104,21 +104,21 @@ def clopper_pearson(k, n: int, level: float = 0.95) -> ConfidenceInterval:
     return ConfidenceInterval(low, high)
 
 
-BET_CAP = 0.5
-"""``c`` of the hedged-capital bets: ``λ ≤ c`` (and ``≤ c/m``, ``c/(1 − m)``) keeps every factor of the capital > 1 − c."""
+BET_CAP = 0.75
+"""``c`` of the hedged-capital bets: ``λ^+ ≤ c/m``, ``λ^− ≤ c/(1 − m)`` keep every factor of the capital ≥ 1 − c > 0."""
 BISECTIONS = 48
 """Bisection steps per end of a betting interval: the end is found to ``2^−48`` of the range (always outward)."""
 
 
 def _bets(x: np.ndarray, alpha: float) -> np.ndarray:
-    """The predictable plug-in bets ``λ_t = min(c, sqrt(2 log(2/α) / (σ̂²_{t−1} t log(1 + t))))`` for data
+    """The predictable plug-in bets ``λ_t = sqrt(2 log(2/α) / (σ̂²_{t−1} t log(1 + t)))`` for data
     ``x`` of shape ``(n, cells)`` in ``[0, 1]``, with ``μ̂_t = (1/2 + Σ_{i≤t} x_i)/(t + 1)``,
     ``σ̂²_t = (1/4 + Σ_{i≤t} (x_i − μ̂_i)²)/(t + 1)`` and ``σ̂²_0 = 1/4`` (WSR 2020, Eq. 26 with Theorem 3)."""
     t = np.arange(1, len(x) + 1, dtype=np.float64)[:, None]
     mu = (0.5 + np.cumsum(x, axis=0)) / (t + 1)
     var = (0.25 + np.cumsum((x - mu) ** 2, axis=0)) / (t + 1)
     previous = np.concatenate([np.full((1, x.shape[1]), 0.25), var[:-1]])
-    return np.minimum(BET_CAP, np.sqrt(2 * np.log(2 / alpha) / (previous * t * np.log1p(t))))
+    return np.sqrt(2 * np.log(2 / alpha) / (previous * t * np.log1p(t)))
 
 
 def _max_log_capital(x: np.ndarray, bets: np.ndarray, m: np.ndarray, side: int) -> np.ndarray:

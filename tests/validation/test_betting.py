@@ -16,7 +16,7 @@ def excluded_slow(x: list[float], m: float, alpha: float) -> bool:
     max(K+, K−)/2 reaches 1/α (scalar loops, the paper's definitions written out)."""
     mu_sum, var_sum, k_plus, k_minus, var_prev = 0.0, 0.0, 1.0, 1.0, 0.25
     for t, xt in enumerate(x, 1):
-        lam = min(BET_CAP, math.sqrt(2 * math.log(2 / alpha) / (var_prev * t * math.log(1 + t))))
+        lam = math.sqrt(2 * math.log(2 / alpha) / (var_prev * t * math.log(1 + t)))
         lam_plus = lam if m == 0 else min(lam, BET_CAP / m)
         lam_minus = lam if m == 1 else min(lam, BET_CAP / (1 - m))
         k_plus *= 1 + lam_plus * (xt - m)
