@@ -236,10 +236,11 @@ def judge(comparison: Comparison, samples: np.ndarray, unmet: Sequence[Hypothesi
             x = within_bounds(comparison, x)
             mean = x.mean(axis=0)
         low, high = betting_interval(x, cell_level, comparison.bounds) if bounded else t_interval(x, cell_level)
-        std = x.std(axis=0, ddof=1) if r > 1 else np.full(m, np.nan)
-        half = (high - low) / 2
-        if r > 1:
-            detectable = float(np.nanmax(detectable_shift(half, std, r))) if not nan_cells.all() else None
+        with np.errstate(invalid="ignore"):
+            std = x.std(axis=0, ddof=1) if r > 1 else np.full(m, np.nan)
+            half = (high - low) / 2
+        shift = detectable_shift(half, std, r)[~np.isnan(half)]  # undefined (NaN) cells detect nothing
+        detectable = float(shift.max()) if r > 1 and shift.size else None
         margin = _outside(low, high, lo, hi)
         with np.errstate(invalid="ignore"):
             inside = (low >= lo) & (high <= hi)
