@@ -41,7 +41,8 @@ MUTANTS = {
                                  "beta = config.gamma.sample(rng, (cout,))"),
     "instance sums accumulated in float32": ("randnet/kernels.py", "    sy = np.zeros(c)\n    sz = np.zeros(c)\n",
                                              "    sy = np.zeros(c, np.float32)\n    sz = np.zeros(c, np.float32)\n"),
-    "instance spread term dropped from the power": ("randnet/stats.py", "        np.mean((inst_std - s_bar) ** 2, axis=0),\n",
+    "instance spread term dropped from the power": ("randnet/stats.py",
+                                                    "        np.mean((inst_std - s_bar) ** 2, axis=0),\n",
                                                     "        0.0 * s_bar,\n"),
     "rho with gamma and beta swapped": ("randnet/config.py", "return g / (g + b) if", "return b / (g + b) if"),
 }

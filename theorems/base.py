@@ -25,7 +25,8 @@ COMPARISON_MODES = ("exact", "mean", "probability")
 FRACTION = (0.0, 1.0)
 """The bounds of a power fraction (:attr:`Comparison.bounds`)."""
 FRACTION_STEP = (-1.0, 1.0)
-"""The bounds of a difference of two power fractions (T2-GN's steps, which keep Student-t: docs/guides/calibration.md)."""
+"""The bounds of a difference of two power fractions (T2-GN's steps, which keep Student-t:
+docs/guides/calibration.md)."""
 RUN_MODES = ("quick", "full")
 """Which default configurations and realizations a claim runs (``Claim.configs(mode)``, ``Claim.realizations``)."""
 

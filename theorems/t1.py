@@ -55,7 +55,8 @@ def negative_controls(config: NetConfig) -> list[Comparison]:
     return [Comparison("noncollapsed", "<=", rho_powers(config, 1 - config.rho), DELTA, "mean",
                        "1 − P(μ_c(y^l)) ≲ (1 − ρ)^{l−1}: γ, β swapped in ρ (false)", layers(config), bounds=FRACTION),
             Comparison("noncollapsed", ">=", rho_powers(config), DELTA, "mean",
-                       "1 − P(μ_c(y^l)) ≳ ρ^{l−1}: P6's equality for ReLU, uncentered data (false)", layers(config), bounds=FRACTION)]
+                       "1 − P(μ_c(y^l)) ≳ ρ^{l−1}: P6's equality for ReLU, uncentered data (false)", layers(config),
+                       bounds=FRACTION)]
 
 
 def configs(mode: str) -> list[NetConfig]:

@@ -98,7 +98,8 @@ class ClaimResult:
     confidence: float
     seconds: float
     batches: tuple[int, ...] = ()
-    """With :func:`run_until_decided`: the numbers of realizations run, batch after batch (the last is this result's)."""
+    """With :func:`run_until_decided`: the numbers of realizations run, batch after batch (the last is this
+    result's)."""
     max_realizations: int | None = None
 
     @property

@@ -162,7 +162,8 @@ def betting_interval(samples: np.ndarray, level: float = 0.95, bounds: tuple[flo
     threshold = np.log(2 / alpha)  # hedged with θ = 1/2: max(K+, K−)/2 ≥ 1/α
 
     def end(side: int) -> np.ndarray:
-        """``side = +1``: inf of the m not excluded by K+ (non-increasing in m); ``−1``: sup of those not excluded by K−."""
+        """``side = +1``: inf of the m not excluded by K+ (non-increasing in m); ``−1``: sup of those not excluded
+        by K− (non-decreasing in m)."""
         rejected, kept = (np.zeros(u.shape[1]), np.ones(u.shape[1])) if side > 0 else \
             (np.ones(u.shape[1]), np.zeros(u.shape[1]))
         ok = _max_log_capital(u, bets, rejected, side) < threshold

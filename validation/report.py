@@ -339,8 +339,8 @@ class Report:
             f"Generated {h['generated']} by `{h['command'] or 'validation.report'}` — mode **{h['mode']}**, seed "
             f"{h['seed']}. Versions: {v}. Machine: {h['machine']['platform']}, {h['machine']['cpus']} CPUs.", "",
             f"How to read: intervals are {round(100 * h['confidence'])}% and simultaneous over the cells (layers) of "
-            f"each comparison (Bonferroni: each cell at level 1 − {1 - h['confidence']:.3g}/m). Means of quantities with "
-            "declared bounds (power fractions in [0, 1]) get the betting confidence sequence of Waudby-Smith & Ramdas "
+            f"each comparison (Bonferroni: each cell at level 1 − {1 - h['confidence']:.3g}/m). Means of quantities "
+            "with declared bounds (power fractions in [0, 1]) get the betting confidence sequence of Waudby-Smith & Ramdas "
             "(2020), whose coverage holds for any distribution on the range and at every number of realizations; "
             "other means Student-t; Clopper–Pearson for probabilities, range over realizations for deterministic "
             f"(exact) claims. Beside a PASS: the smallest violation of the bound the check would FAIL with "

@@ -5,8 +5,9 @@ region ``m ≤ pred + δ`` (``"<="``), ``m ≥ pred − δ`` (``">="``) or ``|m 
 
 - ``"mean"``: an interval of the mean over realizations — the betting confidence sequence
   (:func:`~validation.intervals.betting_interval`) when the comparison declares ``bounds``, else Student-t
-  (:func:`interval_kind`). **PASS** if it lies inside the region, **FAIL** if it lies entirely outside, **INCONCLUSIVE** if it straddles a boundary (with the
-  number of realizations at which an interval of the same mean and spread would no longer straddle it).
+  (:func:`interval_kind`). **PASS** if it lies inside the region, **FAIL** if it lies entirely outside,
+  **INCONCLUSIVE** if it straddles a boundary (with the number of realizations at which an interval of the
+  same mean and spread would no longer straddle it).
 - ``"probability"``: the event "realization in the region" must have probability ≥ ``comparison.level``;
   Clopper–Pearson interval on the fraction of realizations where it holds: PASS if its lower end is
   ≥ ``level``, FAIL if its upper end is < ``level``, else INCONCLUSIVE.
@@ -32,7 +33,7 @@ from theorems.base import Comparison, Hypothesis
 
 from .intervals import (ConfidenceInterval, betting_interval, bonferroni, bootstrap_interval, clopper_pearson,
                         realizations_for_betting, realizations_for_fraction, realizations_for_mean, t_interval)
-from .power import detectable_shift, detectable_shortfall
+from .power import POWER, detectable_shift, detectable_shortfall
 
 PASS, FAIL, INCONCLUSIVE, UNMET = "PASS", "FAIL", "INCONCLUSIVE", "HYPOTHESIS NOT MET"
 BOUND_SLACK = 1e-6
@@ -49,7 +50,8 @@ def interval_kind(comparison: Comparison) -> str:
 
 
 def within_bounds(comparison: Comparison, x: np.ndarray) -> np.ndarray:
-    """``x`` clipped to ``comparison.bounds`` where it passes them by round-off (:data:`BOUND_SLACK`), else a clear error."""
+    """``x`` clipped to ``comparison.bounds`` where it passes them by round-off (:data:`BOUND_SLACK`), else a clear
+    error."""
     a, b = comparison.bounds
     slack = BOUND_SLACK * (b - a)
     with np.errstate(invalid="ignore"):
@@ -175,8 +177,8 @@ class Judgement:
             "first_failing_cell": _jsonable(self.first_failing_cell()), "confidence": self.confidence,
             "cell_level": self.cell_level, "correction": "bonferroni", "realizations": self.realizations,
             "interval": self.interval, "bounds": None if c.bounds is None else list(c.bounds),
-            "more_realizations": self.more_realizations, "detectable_violation": _list([self.detectable])[0]
-            if self.detectable is not None else None, "detectable_power": 0.8,
+            "more_realizations": self.more_realizations, "detectable_power": POWER,
+            "detectable_violation": None if self.detectable is None else _list([self.detectable])[0],
             "unmet_hypotheses": [f"{h.name}: {h.why}" for h in self.unmet], "note": self.note,
         }
 
