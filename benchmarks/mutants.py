@@ -1,18 +1,22 @@
 """Plant plausible bugs in a copy of the package and report which tests catch each (issue 13, item 5).
 
     .venv/bin/python benchmarks/mutants.py [--only NAME,...] [--tests tests/randnet/test_sampling_laws.py ...]
+                                           [--claims T1,P6,...]
 
 For each mutant of :data:`MUTANTS` (a file, a text that must occur exactly once, its replacement) the package
 (``randnet``, ``theorems``, ``validation``, ``tests``, with their ``__pycache__`` so numba's cache is reused) is
 copied into a temporary folder, the replacement is made, and the :data:`TESTS` subset runs there (``pytest -x``).
 A mutant is *caught* when the tests fail; the report prints, per mutant, caught or SURVIVED and the first
-failing test. Normalized nets are scale-invariant, so bugs of the weight scale pass every normalized claim's
+failing test. With ``--claims``, the quick suite of those claims also runs on each mutant (and once on the unmutated
+copy), and the report lists the claim verdicts and negative-control rejections that differ from the unmutated ones
+(:func:`validation.baseline.differences`): what the *verdicts* see. Normalized nets are scale-invariant, so bugs of the weight scale pass every normalized claim's
 verdict: the direct tests of the sampling laws (``tests/randnet/test_sampling_laws.py``) are what catches them.
 Takes minutes on 2 cores (each mutant: a copy and one pytest process).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +26,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from validation.baseline import differences  # noqa: E402
 PACKAGES = ("randnet", "theorems", "validation", "tests")
 TESTS = ("tests/randnet/test_sampling_laws.py", "tests/randnet/test_distributions.py", "tests/randnet/test_net.py",
          "tests/randnet/test_kernels.py", "tests/theorems/test_t1.py", "tests/theorems/test_p6.py")
@@ -48,8 +55,18 @@ MUTANTS = {
 }
 
 
-def run_mutant(name: str, path: str, old: str, new: str, tests: tuple[str, ...]) -> tuple[str, str, float]:
-    """(``caught`` / ``SURVIVED`` / ``not planted``, the first failing test or why, seconds)."""
+def suite_results(tmp: str, env: dict, claims: str) -> dict:
+    """``results.json`` of the quick suite of ``claims`` run in the copy ``tmp``."""
+    out = Path(tmp) / "mutant-report"
+    subprocess.run([sys.executable, "-m", "validation.cli", "suite", "--only", claims, "--out", str(out), "--jobs", "1",
+                    "--no-progress", "--report-only"], cwd=tmp, env=env, capture_output=True, text=True)
+    return json.loads((out / "results.json").read_text())
+
+
+def run_mutant(name: str, path: str, old: str, new: str, tests: tuple[str, ...], claims: str | None = None,
+               reference: dict | None = None) -> tuple[str, str, float, list[str] | dict]:
+    """(``caught`` / ``SURVIVED`` / ``not planted``, the first failing test or why, seconds, and with ``claims`` the
+    verdict differences from ``reference`` — or, without a reference, the suite's results themselves)."""
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="randnet-mutant-") as tmp:
         for p in PACKAGES:
@@ -59,32 +76,45 @@ def run_mutant(name: str, path: str, old: str, new: str, tests: tuple[str, ...])
                 shutil.copy2(ROOT / f, Path(tmp) / f)
         target = Path(tmp) / path
         text = target.read_text()
-        if not old or text.count(old) != 1:
-            return "not planted", f"{old!r} does not occur exactly once in {path}", time.perf_counter() - start
-        target.write_text(text.replace(old, new))
+        if old and text.count(old) != 1:
+            return "not planted", f"{old!r} does not occur exactly once in {path}", time.perf_counter() - start, []
+        if old:  # an empty text plants nothing: the unmutated reference
+            target.write_text(text.replace(old, new))
         env = {**os.environ, "PYTHONPATH": tmp, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
-                              cwd=tmp, env=env, capture_output=True, text=True)
+                              cwd=tmp, env=env, capture_output=True, text=True) if tests else None
+        seen: list[str] | dict = []
+        if claims:
+            results = suite_results(tmp, env, claims)
+            seen = results if reference is None else differences(results, reference)
+    seconds = time.perf_counter() - start
+    if proc is None:
+        return ("caught" if seen else "SURVIVED"), "", seconds, seen
     failed = [ln.split(" ", 1)[1].split(" - ")[0] for ln in proc.stdout.splitlines() if ln.startswith("FAILED ")]
     if proc.returncode == 0:
-        return "SURVIVED", "", time.perf_counter() - start
-    return "caught", failed[0] if failed else f"pytest exit {proc.returncode}", time.perf_counter() - start
+        return ("caught" if seen else "SURVIVED"), "", seconds, seen
+    return "caught", failed[0] if failed else f"pytest exit {proc.returncode}", seconds, seen
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", help="comma-separated mutant names")
-    p.add_argument("--tests", nargs="+", default=list(TESTS), help="the test files to run on each mutant")
+    p.add_argument("--tests", nargs="*", default=list(TESTS), help="the test files to run on each mutant (none: only "
+                                                                   "the verdicts of --claims)")
+    p.add_argument("--claims", help="comma-separated claim keys whose quick-suite verdicts are compared on each mutant")
     args = p.parse_args()
-    mutants = MUTANTS
-    names = list(mutants) if args.only is None else [n.strip() for n in args.only.split(",")]
-    print(f"tests: {' '.join(args.tests)}\n\n| mutant | result | caught by | seconds |\n|---|---|---|---|", flush=True)
+    names = list(MUTANTS) if args.only is None else [n.strip() for n in args.only.split(",")]
+    reference = None
+    if args.claims:  # the unmutated copy's verdicts (an empty replacement plants nothing)
+        reference = run_mutant("none", "randnet/__init__.py", "", "", (), args.claims)[3]
+    print(f"tests: {' '.join(args.tests) or '(none)'}; claims: {args.claims or '(none)'}\n\n"
+          "| mutant | result | caught by test | verdicts that differ | seconds |\n|---|---|---|---|---|", flush=True)
     survived = 0
     for name in names:
-        result, by, seconds = run_mutant(name, *mutants[name], tuple(args.tests))
+        result, by, seconds, seen = run_mutant(name, *MUTANTS[name], tuple(args.tests), args.claims, reference)
         survived += result != "caught"
-        print(f"| {name} | {result} | {by or '—'} | {seconds:.0f} |", flush=True)
+        print(f"| {name} | {result} | {by or '—'} | {'; '.join(seen) or '—'} | {seconds:.0f} |", flush=True)
     return 1 if survived else 0
 
 
