@@ -22,6 +22,11 @@ import numpy as np
 RELATIONS = ("<=", ">=", "==")
 COMPARISON_MODES = ("exact", "mean", "probability")
 """How a :class:`Comparison` is judged (:attr:`Comparison.mode`)."""
+FRACTION = (0.0, 1.0)
+"""The bounds of a power fraction (:attr:`Comparison.bounds`)."""
+FRACTION_STEP = (-1.0, 1.0)
+"""The bounds of a difference of two power fractions (T2-GN's steps, which keep Student-t:
+docs/guides/calibration.md)."""
 RUN_MODES = ("quick", "full")
 """Which default configurations and realizations a claim runs (``Claim.configs(mode)``, ``Claim.realizations``)."""
 
@@ -48,13 +53,19 @@ class Comparison:
     mode
         ``"exact"``: a deterministic claim; it holds only if *every* realization satisfies
         it within ``tolerance`` (a round-off tolerance scaled to the dtype).
-        ``"mean"``: a Student-t interval on the mean over realizations must lie inside
-        the region ``{m : m relation prediction ± tolerance}``.
+        ``"mean"``: an interval on the mean over realizations must lie inside the region
+        ``{m : m relation prediction ± tolerance}``: the betting confidence sequence when ``bounds``
+        are declared, else Student-t.
         ``"probability"``: the event ``measured relation prediction (± tolerance)`` must
         hold with probability at least ``level``; judged with a Clopper–Pearson
         interval on the fraction of realizations where it holds.
     cells
         labels of the cells (e.g. the layer indices), for reports; defaults to 0..n-1.
+    bounds
+        ``(a, b)``: the range every measured value lies in by construction (a power fraction: ``(0, 1)``; a
+        difference of two: ``(−1, 1)``), or None (unbounded). A ``"mean"`` comparison with bounds is judged on
+        the betting confidence sequence (``validation.intervals.betting_interval``), whose coverage holds for
+        any distribution on the range and at every number of realizations.
     """
 
     quantity: str
@@ -66,6 +77,7 @@ class Comparison:
     cells: Sequence[Any] | None = None
     level: float = 0.9
     cell_name: str = "layer"
+    bounds: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.relation not in RELATIONS:
@@ -75,6 +87,11 @@ class Comparison:
         if not (self.tolerance >= 0 and np.isfinite(self.tolerance)):
             raise ValueError(f"tolerance must be finite and >= 0, got {self.tolerance!r}")
         object.__setattr__(self, "prediction", np.atleast_1d(np.asarray(self.prediction, dtype=float)))
+        if self.bounds is not None:
+            a, b = (float(v) for v in self.bounds)
+            if not (np.isfinite(a) and np.isfinite(b) and a < b):
+                raise ValueError(f"bounds must be finite (a, b) with a < b, got {self.bounds!r}")
+            object.__setattr__(self, "bounds", (a, b))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ Same setting as T1 (Definition 1, ``norm = ln``, ``ε = 0``, periodic conv) with
 and each later layer's shift ``β`` adds channel-constant power ``‖ν_β‖₂²`` to the ``‖ν_γ‖₂²`` that the affine
 step keeps, while the identity, the periodic conv and (at large width) LN preserve the fraction.
 
-Verdict per width and layer: the Student-t interval of the mean over realizations lies within ``±DELTA`` of
+Verdict per width and layer: the interval of the mean over realizations (the betting confidence sequence of a
+quantity bounded in ``[0, 1]``) lies within ``±DELTA`` of
 ``ρ^{l−1}``; the engine judges the trend (the worst gap shrinks as the width grows). The gap has a bias of
 order ``l/C`` (the fraction is a convex function of the per-layer gains) and a spread of order
 ``f(1 − f) sqrt(2l/C)`` (per layer, the gain of the channel-constant direction, ``χ²_C / C``, and the realized
@@ -24,7 +25,7 @@ import numpy as np
 from randnet import DatasetSpec, NetConfig, reference_config
 from theorems._common import centered_hypothesis, collapse_limit, collapse_measure, definition1_hypotheses, \
     eps_hypothesis, layers, norm_hypothesis, periodic_conv_hypothesis, rho_powers
-from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
+from theorems.base import FRACTION, Claim, Comparison, Hypothesis, check_run_mode, register
 
 DELTA = 0.05
 """δ of the equality "≃": 5% of the layer's power ``P(y^l) = 1``; fixed, not fitted to the data."""
@@ -47,12 +48,12 @@ def hypotheses(config: NetConfig) -> list[Hypothesis]:
 
 def comparisons(config: NetConfig) -> list[Comparison]:
     return [Comparison("noncollapsed", "==", rho_powers(config), DELTA, "mean", "1 − P(μ_c(y^l)) ≃ ρ^{l−1}",
-                       layers(config))]
+                       layers(config), bounds=FRACTION)]
 
 
 def negative_controls(config: NetConfig) -> list[Comparison]:
     return [Comparison("noncollapsed", "==", rho_powers(config, config.rho ** 2), DELTA, "mean",
-                       "1 − P(μ_c(y^l)) ≃ ρ^{2(l−1)}: perturbed ρ (false)", layers(config))]
+                       "1 − P(μ_c(y^l)) ≃ ρ^{2(l−1)}: perturbed ρ (false)", layers(config), bounds=FRACTION)]
 
 
 def configs(mode: str) -> list[NetConfig]:
@@ -70,5 +71,5 @@ register(Claim(
     statement="norm = ln, φ = identity, centered data: for each depth l, for large widths, 1 − P(μ_c(y^l)) ≃ ρ^{l−1}.",
     configs=configs, hypotheses=hypotheses, measure=measure, comparisons=comparisons,
     negative_controls=negative_controls, reported=("squared_gap", "ln_scaling_ratio"), sweep="width",
-    realizations={"quick": 24, "full": 50},
+    realizations={"quick": 48, "full": 50},
     plots=("comparison", "sweep_convergence", "power"), limit=collapse_limit))

@@ -10,7 +10,8 @@ reference distributions), for each fixed depth ``l``, for large enough widths, w
 left side since ``P(y^l) = 1``, P1). Companions: the LN-as-scaling ratio ``r^l`` and the channel-wise
 linearity ``Λ^l``; and the four power terms of ``y^l`` for the power plot.
 
-Verdict (per width, per layer): the Student-t interval of the *mean* over realizations must lie below
+Verdict (per width, per layer): the interval of the *mean* over realizations (the betting confidence sequence of
+a quantity bounded in ``[0, 1]``, SPEC §5) must lie below
 ``ρ^{l−1} + δ`` with ``δ = DELTA``. Why the mean: the left side ``f_l`` lies in ``[0, 1]``, so if
 ``P(f_l > ρ^{l−1} + δ) → 0`` for every ``δ > 0`` (the claim) then ``limsup E f_l ≤ ρ^{l−1}``: the mean bound is a
 necessary consequence of the claim, and it is what the quick mode's few realizations can decide — a
@@ -33,7 +34,7 @@ from __future__ import annotations
 from randnet import DatasetSpec, NetConfig, reference_config
 from theorems._common import collapse_limit, collapse_measure, definition1_hypotheses, eps_hypothesis, layers, \
     norm_hypothesis, periodic_conv_hypothesis, positive_homogeneous_hypothesis, rho_powers
-from theorems.base import Claim, Comparison, Hypothesis, check_run_mode, register
+from theorems.base import FRACTION, Claim, Comparison, Hypothesis, check_run_mode, register
 
 DELTA = 0.01
 """δ of Eq. 6's "≲": 1% of the layer's power ``P(y^l) = 1``; fixed, not fitted to the data."""
@@ -47,14 +48,15 @@ def hypotheses(config: NetConfig) -> list[Hypothesis]:
 
 def comparisons(config: NetConfig) -> list[Comparison]:
     return [Comparison("noncollapsed", "<=", rho_powers(config), DELTA, "mean", "1 − P(μ_c(y^l)) ≲ ρ^{l−1}",
-                       layers(config))]
+                       layers(config), bounds=FRACTION)]
 
 
 def negative_controls(config: NetConfig) -> list[Comparison]:
     return [Comparison("noncollapsed", "<=", rho_powers(config, 1 - config.rho), DELTA, "mean",
-                       "1 − P(μ_c(y^l)) ≲ (1 − ρ)^{l−1}: γ, β swapped in ρ (false)", layers(config)),
+                       "1 − P(μ_c(y^l)) ≲ (1 − ρ)^{l−1}: γ, β swapped in ρ (false)", layers(config), bounds=FRACTION),
             Comparison("noncollapsed", ">=", rho_powers(config), DELTA, "mean",
-                       "1 − P(μ_c(y^l)) ≳ ρ^{l−1}: P6's equality for ReLU, uncentered data (false)", layers(config))]
+                       "1 − P(μ_c(y^l)) ≳ ρ^{l−1}: P6's equality for ReLU, uncentered data (false)", layers(config),
+                       bounds=FRACTION)]
 
 
 def configs(mode: str) -> list[NetConfig]:

@@ -42,8 +42,9 @@ from .backends import BACKENDS, execute, shutdown_workers
 from .baseline import differences as baseline_differences, load_baseline
 from .configs import ignored_shape_fields, nets, override, unique
 from .plots_proxy import draw_diagnosis
+from .engine import DEFAULT_MAX_REALIZATIONS
 from .realization import MAX_REALIZATIONS, HypothesisNotMetError, single_threaded
-from .report import write_atomic
+from .report import until_decided_text, write_atomic
 from .runner import EXIT_ERROR, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, RunError, Task, \
     announce_status, exit_codes_text, exit_status, run_and_report, writable_folder
 from .sweep import add_sweep_command
@@ -205,6 +206,8 @@ def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path,
             print(f"  {t.verdict:<18} trend over {t.sweep}: {t.label}")
         for a in result.asymptotic:
             print(f"  {a.verdict:<18} overall over {a.sweep} (widest, C = ∞, trend): {a.label}")
+        if result.batches:
+            print(f"  until decided: {until_decided_text(result)}", file=sys.stderr)
         for e in plot_errors:
             print(f"  plot error: {e}", file=sys.stderr)
         print(f"  => {result.verdict} in {result.seconds:.1f} s", file=sys.stderr)
@@ -212,7 +215,7 @@ def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path,
     outcome = run_and_report(tasks, out, mode=args.mode, seed=args.seed, backend=args.backend, jobs=args.jobs,
                              store=out / ".store", progress=not args.no_progress,
                              command=["randnet-check", *args.argv], not_checked=not_checked, on_start=start,
-                             on_done=done)
+                             on_done=done, until_decided=args.until_decided, max_realizations=args.max_realizations)
     if outcome.report == out:
         print(f"report: {out / 'REPORT.md'}")
     else:
@@ -231,7 +234,19 @@ def _run_and_report(tasks: Sequence[Task], args: argparse.Namespace, out: Path,
     return announce_status(exit_status(outcome.results, outcome.errors, args.report_only, differences))
 
 
+def _check_until_decided(args: argparse.Namespace) -> None:
+    """``--max-realizations`` only with ``--until-decided``, and not below ``--realizations``."""
+    if args.max_realizations is None:
+        args.max_realizations = DEFAULT_MAX_REALIZATIONS
+        return
+    if not args.until_decided:
+        raise UserError("--max-realizations applies only with --until-decided")
+    if args.realizations is not None and args.max_realizations < args.realizations:
+        raise UserError(f"--max-realizations {args.max_realizations} is below --realizations {args.realizations}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    _check_until_decided(args)
     claim = _claim(args.claim)
     opts = _given(args)
     data = None
@@ -260,6 +275,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_suite(args: argparse.Namespace) -> int:
+    _check_until_decided(args)
     keys = sorted(REGISTRY) + sorted(OUT_OF_SCOPE) if args.only is None else list(args.only)
     unknown = [k for k in keys if k not in REGISTRY and k not in OUT_OF_SCOPE]
     if unknown:
@@ -335,6 +351,16 @@ def _common(p: argparse.ArgumentParser, out_default: str | None, out_help: str) 
                    help="exit 0 whatever the verdicts (3 still when a claim could not run)")
 
 
+def _until_decided_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--until-decided", action="store_true",
+                   help="add realizations in batches (doubling; the store keeps the earlier ones, realization k keeps "
+                        "its seed) until no verdict read from a betting confidence sequence (a bounded quantity) is "
+                        "INCONCLUSIVE, or the cap; Student-t and Clopper-Pearson verdicts are not confidence "
+                        "sequences and never make it add realizations. The report says how many each claim needed")
+    p.add_argument("--max-realizations", type=realizations_int, metavar="N",
+                   help=f"the cap of --until-decided (default {DEFAULT_MAX_REALIZATIONS})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="randnet-check",
@@ -351,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the others are reported as ignored."))
     p.add_argument("claim", metavar="CLAIM", help="claim key (see 'randnet-check list')")
     _common(p, None, "output folder (default runs/CLAIM)")
+    _until_decided_options(p)
     g = p.add_argument_group("configuration overrides")
     g.add_argument("--widths", type=positive_ints, help="widths C, comma-separated: one configuration per width")
     g.add_argument("--depth", type=positive_int, help="number of layers L")
@@ -379,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Run every registered claim (or those named by --only) on its default configurations and write "
         "REPORT.md, results.json and the plots into the output folder, claim after claim."))
     _common(p, "reports", "output folder (default reports)")
+    _until_decided_options(p)
     p.add_argument("--only", type=claim_keys, help="comma-separated claim keys, e.g. T1,P6")
     p.add_argument("--baseline", metavar="FILE.json",
                    help="the results.json of an earlier suite run: print every claim verdict and negative-control "

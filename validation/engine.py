@@ -13,6 +13,7 @@ the claim's hypotheses is an error of that configuration (:func:`validation.real
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -29,7 +30,11 @@ from .intervals import ConfidenceInterval, t_interval
 from .realization import check_finite, check_realizations, get_claim, measure_realization  # noqa: F401 (API)
 from .realization import realize as _realize
 from .store import Store
-from .verdicts import Asymptotic, Judgement, Trend, judge, judge_asymptotic, judge_trend, overall
+from .verdicts import INCONCLUSIVE, Asymptotic, Judgement, Trend, interval_kind, judge, judge_asymptotic, judge_trend, \
+    overall
+
+DEFAULT_MAX_REALIZATIONS = 1024
+"""The cap of :func:`run_until_decided` when none is given (``--max-realizations``)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,18 @@ class ClaimResult:
     seconds: float
     asymptotic: tuple[Asymptotic, ...] = ()
     limits: Mapping[str, Mapping[str, np.ndarray]] = field(default_factory=lambda: MappingProxyType({}))
+    batches: tuple[int, ...] = ()
+    """With :func:`run_until_decided`: the numbers of realizations run, batch after batch (the last is this
+    result's)."""
+    max_realizations: int | None = None
+
+    @property
+    def undecided(self) -> tuple[Judgement, ...]:
+        """The INCONCLUSIVE judgements that more realizations may decide without inflating the error: those read
+        from a betting confidence sequence, on configurations that meet the hypotheses (comparisons and negative
+        controls)."""
+        return tuple(j for r in self.results if not r.unmet for j in (*r.comparisons, *r.negative_controls)
+                     if j.measured_verdict == INCONCLUSIVE and interval_kind(j.comparison) == "betting")
 
     @property
     def verdict(self) -> str:
@@ -250,3 +267,37 @@ def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizat
     trends, asymptotic = _trends(claim, results, confidence, seed, limits)
     return ClaimResult(claim=claim, results=results, trends=trends, mode=mode, seed=seed, confidence=confidence,
                        seconds=time.perf_counter() - start, asymptotic=asymptotic, limits=limits)
+
+
+def run_until_decided(claim: Claim | str, configs: Iterable[Any] | None = None, realizations: int | None = None, *,
+                      max_realizations: int = DEFAULT_MAX_REALIZATIONS, store: Store | str, mode: str = "quick",
+                      **options: Any) -> ClaimResult:
+    """:func:`run_claim` in batches until no judgement is :attr:`ClaimResult.undecided` or ``max_realizations``.
+
+    The first batch has ``realizations`` (default the claim's), each next one doubles the total (capped); every
+    batch reads the earlier realizations from ``store`` (realization ``k`` keeps its seed) and computes only the
+    new ones. Valid because the judgements it waits for are read from confidence sequences (valid at every number
+    of realizations, hence at this data-dependent one); INCONCLUSIVE verdicts of Student-t or Clopper–Pearson
+    intervals do not make it add realizations (they are not confidence sequences) and are reported as they are.
+    ``options``: those of :func:`run_claim`. The result records the ``batches``.
+    """
+    if isinstance(claim, str):
+        claim = get_claim(claim)
+    check_run_mode(mode)
+    n = claim.realizations[mode] if realizations is None else realizations
+    check_realizations(n)
+    check_realizations(max_realizations)
+    if max_realizations < n:
+        raise ValueError(f"the cap of {max_realizations} realizations is below the first batch's {n}")
+    if store is None:
+        raise ValueError("running until decided needs a results store (each batch reads the earlier ones)")
+    configs = None if configs is None else tuple(configs)
+    batches, start = [], time.perf_counter()
+    while True:
+        result = run_claim(claim, configs, n, mode=mode, store=store, **options)
+        batches.append(n)
+        if not result.undecided or n >= max_realizations:
+            break
+        n = min(2 * n, max_realizations)
+    return dataclasses.replace(result, batches=tuple(batches), max_realizations=max_realizations,
+                               seconds=time.perf_counter() - start)

@@ -5,6 +5,9 @@
 - :func:`bootstrap_interval`: ``scipy.stats.bootstrap`` (BCa or percentile) for a statistic that is not a mean;
 - :func:`clopper_pearson`: the exact binomial interval for a probability, from ``k`` successes in ``n``
   (``scipy.stats.binomtest(...).proportion_ci(method='exact')``, in vectorized Beta-quantile form);
+- :func:`betting_interval`: for a quantity with known bounds ``[a, b]``, the hedged-capital betting confidence
+  sequence of Waudby-Smith & Ramdas (2020): its coverage holds for *any* distribution on ``[a, b]`` and at
+  every number of realizations simultaneously (so a run may add realizations until decided);
 - :func:`bonferroni`: the per-cell level that makes ``m`` intervals simultaneous at ``level``;
 - :func:`realizations_for_mean` / :func:`realizations_for_fraction`: how many realizations would
   make an interval clear a boundary, assuming the estimates stay where they are.
@@ -101,6 +104,84 @@ def clopper_pearson(k, n: int, level: float = 0.95) -> ConfidenceInterval:
     return ConfidenceInterval(low, high)
 
 
+BET_CAP = 0.75
+"""``c`` of the hedged-capital bets: ``λ^+ ≤ c/m``, ``λ^− ≤ c/(1 − m)`` keep every factor of the capital ≥ 1 − c > 0."""
+BISECTIONS = 48
+"""Bisection steps per end of a betting interval: the end is found to ``2^−48`` of the range (always outward)."""
+
+
+def _bets(x: np.ndarray, alpha: float) -> np.ndarray:
+    """The predictable plug-in bets ``λ_t = sqrt(2 log(2/α) / (σ̂²_{t−1} t log(1 + t)))`` for data
+    ``x`` of shape ``(n, cells)`` in ``[0, 1]``, with ``μ̂_t = (1/2 + Σ_{i≤t} x_i)/(t + 1)``,
+    ``σ̂²_t = (1/4 + Σ_{i≤t} (x_i − μ̂_i)²)/(t + 1)`` and ``σ̂²_0 = 1/4`` (WSR 2020, Eq. 26 with Theorem 3)."""
+    t = np.arange(1, len(x) + 1, dtype=np.float64)[:, None]
+    mu = (0.5 + np.cumsum(x, axis=0)) / (t + 1)
+    var = (0.25 + np.cumsum((x - mu) ** 2, axis=0)) / (t + 1)
+    previous = np.concatenate([np.full((1, x.shape[1]), 0.25), var[:-1]])
+    return np.sqrt(2 * np.log(2 / alpha) / (previous * t * np.log1p(t)))
+
+
+def _max_log_capital(x: np.ndarray, bets: np.ndarray, m: np.ndarray, side: int) -> np.ndarray:
+    """``max_{t≤n} log K^±_t(m)`` per cell, with ``K^+_t(m) = Π_{i≤t} (1 + min(λ_i, c/m)(x_i − m))`` (``side = +1``) and
+    ``K^−_t(m) = Π_{i≤t} (1 − min(λ_i, c/(1 − m))(x_i − m))`` (``side = −1``); ``m`` one candidate mean per cell."""
+    with np.errstate(divide="ignore"):
+        cap = BET_CAP / (m if side > 0 else 1 - m)
+    lam = np.minimum(bets, cap)
+    return np.cumsum(np.log1p(side * lam * (x - m)), axis=0).max(axis=0)
+
+
+def betting_interval(samples: np.ndarray, level: float = 0.95, bounds: tuple[float, float] = (0.0, 1.0)
+                     ) -> ConfidenceInterval:
+    """Hedged-capital betting confidence sequence for the mean of ``samples`` (axis 0) on ``bounds = (a, b)``.
+
+    On ``x = (samples − a)/(b − a) ∈ [0, 1]``, a mean ``m`` is excluded at ``α = 1 − level`` once the hedged capital
+    ``max(K^+_t(m), K^−_t(m))/2`` (:func:`_max_log_capital`, bets :func:`_bets`) has reached ``1/α`` at some
+    ``t ≤ n``; by Ville's inequality the true mean is excluded with probability ≤ α *over all n at once*, whatever
+    the distribution on ``[a, b]`` (Waudby-Smith & Ramdas 2020, "Estimating means of bounded random variables by
+    betting", Theorem 3, with the running intersection). ``K^+`` is non-increasing and ``K^−`` non-decreasing in
+    ``m``, so the set is an interval ``[low, high]``: each end is found by bisection, rounded outward. An empty
+    set (probability ≤ α) is returned as the point midway between its would-be ends. Values outside the bounds
+    are an error.
+    """
+    _check_level(level)
+    a, b = map(float, bounds)
+    if not (np.isfinite(a) and np.isfinite(b) and a < b):
+        raise ValueError(f"bounds must be finite with a < b, got {bounds!r}")
+    x = np.asarray(samples, dtype=np.float64)
+    shape = x.shape[1:]
+    x = x.reshape(len(x), -1)
+    if len(x) < 1:
+        raise ValueError("betting_interval needs at least one realization")
+    if np.any((x < a) | (x > b)):
+        raise ValueError(f"samples outside the declared bounds [{a:g}, {b:g}]: range [{np.nanmin(x):g}, "
+                         f"{np.nanmax(x):g}]")
+    nan = np.isnan(x).any(axis=0)
+    u = np.clip(np.where(np.isnan(x), 0.5, (x - a) / (b - a)), 0.0, 1.0)
+    alpha = 1.0 - level
+    bets = _bets(u, alpha)
+    threshold = np.log(2 / alpha)  # hedged with θ = 1/2: max(K+, K−)/2 ≥ 1/α
+
+    def end(side: int) -> np.ndarray:
+        """``side = +1``: inf of the m not excluded by K+ (non-increasing in m); ``−1``: sup of those not excluded
+        by K− (non-decreasing in m)."""
+        rejected, kept = (np.zeros(u.shape[1]), np.ones(u.shape[1])) if side > 0 else \
+            (np.ones(u.shape[1]), np.zeros(u.shape[1]))
+        ok = _max_log_capital(u, bets, rejected, side) < threshold
+        kept = np.where(ok, rejected, kept)  # the range's own end is not excluded: it is the interval's end
+        for _ in range(BISECTIONS):
+            mid = (rejected + kept) / 2
+            out = _max_log_capital(u, bets, mid, side) >= threshold
+            rejected, kept = np.where(out, mid, rejected), np.where(out, kept, mid)
+        return np.where(ok, kept, rejected)  # outward: the last excluded point
+
+    low, high = end(+1), end(-1)
+    empty = low > high
+    low, high = np.where(empty, (low + high) / 2, low), np.where(empty, (low + high) / 2, high)
+    low, high = a + (b - a) * low, a + (b - a) * high
+    low, high = np.where(nan, np.nan, low), np.where(nan, np.nan, high)
+    return ConfidenceInterval(low.reshape(shape), high.reshape(shape))
+
+
 def _smallest(n0: int, decided: Callable[[int], bool]) -> int | None:
     """Smallest ``n >= n0`` with ``decided(n)`` (``decided`` monotone), or None below :data:`MAX_REALIZATIONS`."""
     hi = max(n0, 2)
@@ -125,6 +206,16 @@ def realizations_for_mean(std: float, distance: float, level: float, n0: int) ->
     if not (np.isfinite(std) and np.isfinite(distance)) or distance <= 0:
         return None
     return _smallest(n0, lambda n: bool(t_quantile(level, n - 1) * std / np.sqrt(n) < distance))
+
+
+def realizations_for_betting(half_width: float, distance: float, n: int) -> int | None:
+    """Smallest ``n' >= n`` at which a betting interval of half-width ``half_width`` at ``n`` would no longer straddle
+    a boundary ``distance`` away from the mean, extrapolating the confidence sequence's half-width as
+    ``∝ sqrt(log(1 + n)/n)`` (its bets shrink as ``1/sqrt(t log(1 + t))``). An estimate, as for the t-interval;
+    None when it cannot be estimated or exceeds 10⁹."""
+    if not (np.isfinite(half_width) and np.isfinite(distance)) or distance <= 0 or n < 1:
+        return None
+    return _smallest(n, lambda k: bool(half_width * np.sqrt(n * np.log1p(k) / (k * np.log1p(n))) < distance))
 
 
 def realizations_for_fraction(fraction: float, threshold: float, level: float, n0: int) -> int | None:

@@ -22,7 +22,8 @@ import numpy as np
 
 from .engine import ClaimResult, ConfigResult
 from .store import replace_atomically
-from .verdicts import FAIL, INCONCLUSIVE, PASS, UNMET, Asymptotic, Judgement, Trend, combine
+from .power import POWER, poor_power
+from .verdicts import FAIL, INCONCLUSIVE, PASS, UNMET, Asymptotic, Judgement, Trend, combine, interval_kind
 
 PACKAGES = ("numpy", "numba", "scipy", "torch", "randnet", "matplotlib", "joblib")
 MAX_SAMPLE_VALUES = 2_000  # raw samples of a quantity are kept in results.json up to this many values
@@ -117,7 +118,33 @@ def verdict_text(verdict: str, measured: str | None = None, more: int | None = N
 def _verdict(j: Judgement | Trend) -> str:
     if isinstance(j, Judgement) and j.measured_verdict == INCONCLUSIVE and j.more_realizations is None:
         return verdict_text(j.verdict, j.measured_verdict) + " (how many realizations would decide: not estimable)"
-    return verdict_text(j.verdict, j.measured_verdict, getattr(j, "more_realizations", None))
+    return verdict_text(j.verdict, j.measured_verdict, getattr(j, "more_realizations", None)) + \
+        (power_text(j) if isinstance(j, Judgement) and j.verdict == PASS else "")
+
+
+def power_text(j: Judgement) -> str:
+    """What a PASS could have detected (:mod:`validation.power`): "cannot detect a violation smaller than …" when
+    its power is poor, else the smallest violation it detects; nothing for exact comparisons."""
+    if j.detectable is None:
+        return ""
+    what = "a shortfall of the probability" if j.comparison.mode == "probability" else "a violation"
+    if poor_power(j.detectable, j.prediction, j.comparison.tolerance):
+        return f" — cannot detect {what} smaller than {fmt(j.detectable)}"
+    return f" (detects {what} ≥ {fmt(j.detectable)} with probability {POWER:g})"
+
+
+def until_decided_text(result: ClaimResult) -> str:
+    """How many realizations ``--until-decided`` ran, batch after batch, and what it left undecided."""
+    text = f"{' → '.join(map(str, result.batches))} realizations per configuration"
+    left = len(result.undecided)
+    text += (f": {left} confidence-sequence verdict(s) still INCONCLUSIVE at the cap of {result.max_realizations}"
+             if left else ": every confidence-sequence verdict decided")
+    other = sum(j.measured_verdict == INCONCLUSIVE and interval_kind(j.comparison) != "betting"
+                for r in result.results if not r.unmet for j in (*r.comparisons, *r.negative_controls))
+    if other:
+        text += (f"; {other} INCONCLUSIVE verdict(s) of Student-t or Clopper–Pearson intervals, which are not "
+                 "confidence sequences, did not make it add realizations")
+    return text
 
 
 def negative_text(r: ConfigResult) -> str:
@@ -159,7 +186,9 @@ def cell_table(j: Judgement) -> list[str]:
 
 def judgement_lines(j: Judgement) -> list[str]:
     c = j.comparison
-    head = (f"- **{_esc(c.label)}** (`{c.quantity}`, {c.mode}, δ = {fmt(c.tolerance)}): {_verdict(j)}"
+    kind = {"betting": f", betting interval on [{fmt(c.bounds[0])}, {fmt(c.bounds[1])}]" if c.bounds else "",
+            "t": ", Student-t"}.get(j.interval, "")
+    head = (f"- **{_esc(c.label)}** (`{c.quantity}`, {c.mode}{kind}, δ = {fmt(c.tolerance)}): {_verdict(j)}"
             if not j.negative_control else
             f"- **{_esc(c.label)}** (`{c.quantity}`, {c.mode}): {'rejected' if j.rejected else '**NOT rejected**'} "
             f"(verdict {j.measured_verdict}; worst {c.cell_name} {j.cells[j.worst]}: {_measured(j, j.worst)} vs "
@@ -235,6 +264,7 @@ class Report:
         self.claims: list[dict] = []
         self.sections: list[list[str]] = []
         self.summary: list[str] = []
+        self.needed: list[str] = []
 
     # -- adding ----------------------------------------------------------------------------------------
     def add(self, result: ClaimResult, plots: Sequence[Path] = (), plot_errors: Sequence[str] = ()) -> None:
@@ -249,8 +279,13 @@ class Report:
             "error": None, "configs": [config_entry(r) for r in result.results],
             "trends": [t.describe() for t in result.trends],
             "asymptotic": [a.describe() for a in result.asymptotic],
+            "until_decided": None if not result.batches else {
+                "batches": list(result.batches), "max_realizations": result.max_realizations,
+                "undecided": len(result.undecided), "text": until_decided_text(result)},
         })
         self.summary += self._summary_rows(result)
+        if result.batches:
+            self.needed.append(f"- {claim.key}: {until_decided_text(result)}")
         self.sections.append(self._section(result, rel, plot_errors))
         self.write()
 
@@ -305,6 +340,8 @@ class Report:
                  f"{'all rejected' if result.negative_controls_rejected else '**NOT all rejected**'}. "
                  f"{len(result.results)} configuration(s), {n} realizations, {result.seconds:.1f} s wall "
                  f"({sum(r.seconds for r in result.results):.1f} s compute).", ""]
+        if result.batches:
+            lines += [f"Until decided: {until_decided_text(result)}.", ""]
         if c.sweep:
             if result.asymptotic:
                 lines += [f"### Overall verdict over {c.sweep} (SPEC §5)", "",
@@ -343,8 +380,12 @@ class Report:
             f"Generated {h['generated']} by `{h['command'] or 'validation.report'}` — mode **{h['mode']}**, seed "
             f"{h['seed']}. Versions: {v}. Machine: {h['machine']['platform']}, {h['machine']['cpus']} CPUs.", "",
             f"How to read: intervals are {round(100 * h['confidence'])}% and simultaneous over the cells (layers) of "
-            f"each comparison (Bonferroni: each cell at level 1 − {1 - h['confidence']:.3g}/m). Student-t for means over realizations, "
-            "Clopper–Pearson for probabilities, range over realizations for deterministic (exact) claims. "
+            f"each comparison (Bonferroni: each cell at level 1 − {1 - h['confidence']:.3g}/m). Means of quantities "
+            "with declared bounds (power fractions in [0, 1]) get the betting confidence sequence of Waudby-Smith & Ramdas "
+            "(2020), whose coverage holds for any distribution on the range and at every number of realizations; "
+            "other means Student-t; Clopper–Pearson for probabilities, range over realizations for deterministic "
+            f"(exact) claims. Beside a PASS: the smallest violation of the bound the check would FAIL with "
+            f"probability {POWER:g} at its number of realizations. "
             "Asymptotic claims (a sweep) get an overall verdict that combines the widest configuration's cells, the "
             "infinite-width limit where it is computed, and the trend of the worst-cell excess over the prediction "
             "(per realization: max over cells of measured − prediction, or of |measured − prediction| for '=='), which "
@@ -361,6 +402,8 @@ class Report:
             "| claim | configuration | measured (worst cell) | prediction / bound | verdict | negative controls |",
             "|---|---|---|---|---|---|", *self.summary, "",
         ]
+        if self.needed:
+            lines += ["Realizations needed (`--until-decided`):", "", *self.needed, ""]
         for s in self.sections:
             lines += s
         return "\n".join(lines)

@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 from theorems.base import Claim, OutOfScope
 
 from .backends import check_worker_versions, dask_client, shutdown_workers
-from .engine import ClaimResult, run_claim
+from .engine import DEFAULT_MAX_REALIZATIONS, ClaimResult, run_claim, run_until_decided
 from .plots import draw
 from .realization import HypothesisNotMetError
 from .report import Report
@@ -195,7 +195,8 @@ def run_and_report(tasks: Sequence[Task], out: str | Path | None, *, mode: str =
                    backend: str = "joblib", jobs: int = 1, scheduler: Any = None, store: Store | str | Path | None = None,
                    progress: bool = True, command: Sequence[str] = (), tables: bool = False,
                    not_checked: Sequence[OutOfScope] = (), on_start: OnStart | None = None,
-                   on_done: OnDone | None = None) -> Outcome:
+                   on_done: OnDone | None = None, until_decided: bool = False,
+                   max_realizations: int = DEFAULT_MAX_REALIZATIONS) -> Outcome:
     """Run every task, then draw and report it into ``out`` (None: no plots, no report, no tables).
 
     backend, jobs, scheduler   where realizations run (:func:`validation.backends.execute`,
@@ -204,6 +205,8 @@ def run_and_report(tasks: Sequence[Task], out: str | Path | None, *, mode: str =
     command    the command line recorded in the report; ``tables``: also write the tidy tables
                (:func:`validation.tables.write_sweep_tables`)
     not_checked  statements listed in the report as out of scope (:class:`theorems.base.OutOfScope`), not run
+    until_decided  run each claim by :func:`validation.engine.run_until_decided` (batches until no confidence-sequence
+               verdict is INCONCLUSIVE, at most ``max_realizations``); needs a ``store``
 
     ``out`` and the store's folder are checked first (:class:`OutputError`). A store that cannot be written
     mid-run stops the run: :class:`RunError`, with the report of what ran in ``out/failed``.
@@ -214,6 +217,8 @@ def run_and_report(tasks: Sequence[Task], out: str | Path | None, *, mode: str =
         writable_folder(out)
     if store is not None:
         writable_folder(store.root, "the results store")
+    elif until_decided:
+        raise ValueError("running until decided needs a results store (each batch reads the earlier ones)")
     results, errors, unmet, outputs = [], {}, {}, []
     stage = report = None
     session = dask_client(scheduler, jobs) if backend == "dask" else contextlib.nullcontext()
@@ -230,8 +235,10 @@ def run_and_report(tasks: Sequence[Task], out: str | Path | None, *, mode: str =
                 if on_start is not None:
                     on_start(index, len(tasks), task)
                 try:
-                    result = run_claim(claim, task.configs, task.realizations, seed=seed, mode=mode,
-                                       backend=backend, jobs=jobs, store=store, progress=progress)
+                    options = dict(seed=seed, mode=mode, backend=backend, jobs=jobs, store=store, progress=progress)
+                    result = run_until_decided(claim, task.configs, task.realizations,
+                                               max_realizations=max_realizations, **options) if until_decided else \
+                        run_claim(claim, task.configs, task.realizations, **options)
                 except StoreError as e:  # every later claim would fail the same way: stop here
                     errors[claim.key] = f"{type(e).__name__}: {e}"
                     if report is not None:

@@ -3,9 +3,11 @@
 A comparison ``measured relation prediction`` (up to ``δ = tolerance``) defines, per cell, the
 region ``m ≤ pred + δ`` (``"<="``), ``m ≥ pred − δ`` (``">="``) or ``|m − pred| ≤ δ`` (``"=="``).
 
-- ``"mean"``: the Student-t interval of the mean over realizations. **PASS** if it lies inside the
-  region, **FAIL** if it lies entirely outside, **INCONCLUSIVE** if it straddles a boundary (with the
-  number of realizations at which an interval of the same mean and spread would no longer straddle it).
+- ``"mean"``: an interval of the mean over realizations — the betting confidence sequence
+  (:func:`~validation.intervals.betting_interval`) when the comparison declares ``bounds``, else Student-t
+  (:func:`interval_kind`). **PASS** if it lies inside the region, **FAIL** if it lies entirely outside,
+  **INCONCLUSIVE** if it straddles a boundary (with the number of realizations at which an interval of the
+  same mean and spread would no longer straddle it).
 - ``"probability"``: the event "realization in the region" must have probability ≥ ``comparison.level``;
   Clopper–Pearson interval on the fraction of realizations where it holds: PASS if its lower end is
   ≥ ``level``, FAIL if its upper end is < ``level``, else INCONCLUSIVE.
@@ -29,10 +31,34 @@ from scipy import stats
 
 from theorems.base import Comparison, Hypothesis
 
-from .intervals import (ConfidenceInterval, bonferroni, bootstrap_interval, clopper_pearson,
-                        realizations_for_fraction, realizations_for_mean, t_interval)
+from .intervals import (ConfidenceInterval, betting_interval, bonferroni, bootstrap_interval, clopper_pearson,
+                        realizations_for_betting, realizations_for_fraction, realizations_for_mean, t_interval)
+from .power import POWER, detectable_shift, detectable_shortfall
 
 PASS, FAIL, INCONCLUSIVE, UNMET = "PASS", "FAIL", "INCONCLUSIVE", "HYPOTHESIS NOT MET"
+BOUND_SLACK = 1e-6
+"""Measured values may pass a comparison's declared bounds by round-off, up to ``BOUND_SLACK · (b − a)``: they are
+clipped to the bounds (:func:`within_bounds`); anything further is an error."""
+
+
+def interval_kind(comparison: Comparison) -> str:
+    """The interval that judges ``comparison``: ``"betting"`` (a ``"mean"`` with declared bounds: a confidence
+    sequence, valid at every number of realizations), ``"t"``, ``"clopper-pearson"`` or ``"range"`` (exact)."""
+    if comparison.mode == "mean":
+        return "betting" if comparison.bounds is not None else "t"
+    return "clopper-pearson" if comparison.mode == "probability" else "range"
+
+
+def within_bounds(comparison: Comparison, x: np.ndarray) -> np.ndarray:
+    """``x`` clipped to ``comparison.bounds`` where it passes them by round-off (:data:`BOUND_SLACK`), else a clear
+    error."""
+    a, b = comparison.bounds
+    slack = BOUND_SLACK * (b - a)
+    with np.errstate(invalid="ignore"):
+        if np.any((x < a - slack) | (x > b + slack)):
+            raise ValueError(f"comparison {comparison.label!r}: {comparison.quantity!r} has values in "
+                             f"[{np.nanmin(x):.6g}, {np.nanmax(x):.6g}], outside its declared bounds [{a:g}, {b:g}]")
+    return np.clip(x, a, b)
 
 
 def region(comparison: Comparison, prediction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,6 +107,10 @@ class Judgement:
     worst                 the cell with the largest margin.
     more_realizations     INCONCLUSIVE only: realizations that would likely decide every straddling cell
                           (total, not additional), or None when it cannot be estimated.
+    detectable            the smallest violation of the bound (in the quantity's units; ``"probability"``: a
+                          shortfall of the probability) that the check would FAIL with probability ≥ 0.8 at this
+                          number of realizations, in its least sensitive cell (:mod:`validation.power`);
+                          None for ``"exact"``.
     """
 
     comparison: Comparison
@@ -101,6 +131,11 @@ class Judgement:
     note: str = ""
     finite: np.ndarray | None = None
     """per cell, whether every realization's value is finite (None: all of them)"""
+    detectable: float | None = None
+
+    @property
+    def interval(self) -> str:
+        return interval_kind(self.comparison)
 
     @property
     def worst(self) -> int:
@@ -141,7 +176,9 @@ class Judgement:
             "margin": _list(self.margin), "worst_cell": _jsonable(self.cells[self.worst]),
             "first_failing_cell": _jsonable(self.first_failing_cell()), "confidence": self.confidence,
             "cell_level": self.cell_level, "correction": "bonferroni", "realizations": self.realizations,
-            "more_realizations": self.more_realizations,
+            "interval": self.interval, "bounds": None if c.bounds is None else list(c.bounds),
+            "more_realizations": self.more_realizations, "detectable_power": POWER,
+            "detectable_violation": None if self.detectable is None else _list([self.detectable])[0],
             "unmet_hypotheses": [f"{h.name}: {h.why}" for h in self.unmet], "note": self.note,
         }
 
@@ -189,14 +226,23 @@ def judge(comparison: Comparison, samples: np.ndarray, unmet: Sequence[Hypothesi
     lo, hi = region(comparison, pred)
     mean = x.mean(axis=0)
     nan_cells = np.isnan(x).any(axis=0)
-    more, note = None, ""
+    more, note, detectable = None, "", None
     if comparison.mode == "exact":
         low, high = x.min(axis=0), x.max(axis=0)
         margin = _outside(low, high, lo, hi)
         cells = np.where((margin <= 0) & ~nan_cells, PASS, FAIL)
         estimate = mean
     elif comparison.mode == "mean":
-        low, high = t_interval(x, cell_level)
+        bounded = comparison.bounds is not None
+        if bounded:
+            x = within_bounds(comparison, x)
+            mean = x.mean(axis=0)
+        low, high = betting_interval(x, cell_level, comparison.bounds) if bounded else t_interval(x, cell_level)
+        with np.errstate(invalid="ignore"):
+            std = x.std(axis=0, ddof=1) if r > 1 else np.full(m, np.nan)
+            half = (high - low) / 2
+        shift = detectable_shift(half, std, r)[~np.isnan(half)]  # undefined (NaN) cells detect nothing
+        detectable = float(shift.max()) if r > 1 and shift.size else None
         margin = _outside(low, high, lo, hi)
         with np.errstate(invalid="ignore"):
             inside = (low >= lo) & (high <= hi)
@@ -204,8 +250,9 @@ def judge(comparison: Comparison, samples: np.ndarray, unmet: Sequence[Hypothesi
         cells = np.where(nan_cells, INCONCLUSIVE, np.where(inside, PASS, np.where(outside, FAIL, INCONCLUSIVE)))
         estimate = mean
         if r > 1 and FAIL not in cells:
-            std = x.std(axis=0, ddof=1)
-            need = [realizations_for_mean(std[j], min(abs(mean[j] - lo[j]), abs(mean[j] - hi[j])), cell_level, r)
+            distance = np.fmin(np.abs(mean - lo), np.abs(mean - hi))
+            need = [realizations_for_betting(half[j], distance[j], r) if bounded else
+                    realizations_for_mean(std[j], distance[j], cell_level, r)
                     for j in np.flatnonzero(cells == INCONCLUSIVE)]
             more = None if (not need or None in need) else max(need)
     else:
@@ -215,6 +262,7 @@ def judge(comparison: Comparison, samples: np.ndarray, unmet: Sequence[Hypothesi
         low, high = clopper_pearson(hits, r, cell_level)
         margin = comparison.level - low
         cells = np.where(low >= comparison.level, PASS, np.where(high < comparison.level, FAIL, INCONCLUSIVE))
+        detectable = detectable_shortfall(comparison.level, r, cell_level)
         if FAIL not in cells:
             need = [realizations_for_fraction(estimate[j], comparison.level, cell_level, r)
                     for j in np.flatnonzero(cells == INCONCLUSIVE)]
@@ -229,7 +277,8 @@ def judge(comparison: Comparison, samples: np.ndarray, unmet: Sequence[Hypothesi
                      verdict=UNMET if unmet else measured, measured_verdict=measured, cell_verdicts=cell_verdicts,
                      prediction=pred, estimate=estimate, low=np.asarray(low, float), high=np.asarray(high, float),
                      margin=np.asarray(margin, float), confidence=confidence, cell_level=cell_level, realizations=r,
-                     more_realizations=more, unmet=tuple(unmet), note=note, finite=np.isfinite(x).all(axis=0))
+                     more_realizations=more, unmet=tuple(unmet), note=note, finite=np.isfinite(x).all(axis=0),
+                     detectable=detectable)
 
 
 # -- asymptotic claims: the trend over a sweep (SPEC §5) ------------------------------------------------

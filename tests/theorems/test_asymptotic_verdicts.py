@@ -40,7 +40,7 @@ def test_t1_with_a_false_bound_is_fail_overall(scale):
 
 
 def test_p6_with_its_negative_control_as_the_claim_is_fail_overall():
-    res = _run("P6", P6_SWEEP, p6.negative_controls)
+    res = _run("P6", P6_SWEEP, p6.negative_controls, realizations=64)  # the betting sequence needs 64 here
     (a,) = res.asymptotic
     assert res.verdict == FAIL and a.verdict == FAIL and a.failing[-1] == 6 and a.limit_cells[-1] == FAIL
 
