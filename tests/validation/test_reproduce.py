@@ -1,0 +1,67 @@
+"""``randnet-check reproduce paper`` end to end at a tiny size (seconds), its store, its report and its hooks."""
+import json
+
+import numpy as np
+import pytest
+
+import randnet
+from validation import reproduce
+from validation.cli import main
+
+TINY = ["--width", "8", "--depth", "6", "--n-inputs", "4", "--size", "8", "--realizations", "2",
+        "--backend", "serial", "--no-progress"]
+
+
+def fake_limit(net, data):
+    """A stand-in for the infinite-width helper's ``randnet.infinite_width_terms``: constant curves, none for IN."""
+    if net.norm == "in":
+        raise NotImplementedError("no limit for in")
+    return {"noncollapsed": np.full(net.depth, 0.5), "power_y": np.full((net.depth, 4), 0.25),
+            "linearity": np.full(net.depth, 0.01)}
+
+
+def test_reproduce_paper_end_to_end_then_from_the_store(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "paper"
+    assert main(["reproduce", "paper", "--out", str(out), *TINY]) == 0
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert len(doc["statements"]) == len(reproduce.STATEMENTS)
+    assert {s["verdict"] for s in doc["statements"]} <= {"PASS", "FAIL", "INCONCLUSIVE"}
+    assert doc["config"]["dataset"]["name"] == "natural" and doc["config"]["first_stride"] == 2
+    assert doc["timing"]["runs"][0]["computed"] == 2 and doc["timing"]["predicted_realization_s"] > 0
+    assert doc["infinite_width"] is None and set(doc["claims"]) == {"FIG2", "FIG5"}
+    report = (out / "REPORT.md").read_text(encoding="utf-8")
+    for s in reproduce.STATEMENTS:
+        assert f"“{s.quote}”" in report
+    for name in doc["figures"].values():
+        assert (out / name).stat().st_size > 0 and f"]({name})" in report
+    assert (out / "claims" / "REPORT.md").exists()
+    err = capsys.readouterr().err
+    assert "cost model:" in err and "2 to compute" in err and "FIG5: " in err
+    # the second run (re-render) computes nothing, keeps the timing of the first, and draws the C = ∞ curves
+    monkeypatch.setattr(randnet, "infinite_width_terms", fake_limit, raising=False)
+    assert main(["reproduce", "paper", "--out", str(out), *TINY, "--report-only"]) == 0
+    again = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert len(again["timing"]["runs"]) == 1 and "0 to compute" in capsys.readouterr().err
+    assert [s["verdict"] for s in again["statements"]] == [s["verdict"] for s in doc["statements"]]
+    assert again["infinite_width"] == {"inputs": 4, "norms": ["bn", "gn", "ln", "ln+pn", "ln+ws"]}
+    assert "Dotted: the C = ∞ limit" in (out / "REPORT.md").read_text(encoding="utf-8")
+
+
+def test_report_only_refuses_a_store_without_the_realizations(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["reproduce", "paper", "--out", str(tmp_path), *TINY, "--report-only"])
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and "lacks 2 of the 2 realizations" in err and "Traceback" not in err
+
+
+def test_infinite_width_curves_hook(monkeypatch):
+    from theorems._panels import paper_panel
+
+    config = paper_panel(8, 6, 4, 8)
+    data = np.ones((2, 8, 8, 3))
+    monkeypatch.delattr(randnet, "infinite_width_terms", raising=False)
+    assert reproduce.infinite_width_curves(config, data) is None
+
+    monkeypatch.setattr(randnet, "infinite_width_terms", fake_limit, raising=False)
+    curves = reproduce.infinite_width_curves(config, data)
+    assert set(curves) == set(config.norms) - {"in"} and curves["ln"]["power_y"].shape == (6, 4)
