@@ -20,6 +20,7 @@ claim's verdict or a negative control's rejection differs from the baseline's (:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -324,8 +325,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from .reproduce import reproduce_paper
 
     config = paper_panel(args.width, args.depth, args.n_inputs, args.size)
+    if args.net_backend is not None or args.device is not None:
+        net = config.net.replace(**{k: v for k, v in (("backend", args.net_backend), ("device", args.device))
+                                    if v is not None})
+        config = dataclasses.replace(config, net=net)
+    if args.scheduler is not None and args.backend != "dask":
+        raise UserError(f"a scheduler ({args.scheduler}) needs --backend dask, not {args.backend!r}")
     document = reproduce_paper(args.out, realizations=args.realizations, seed=args.seed, backend=args.backend,
-                               jobs=args.jobs, config=config, report_only=args.report_only,
+                               jobs=args.jobs, scheduler=args.scheduler, config=config, report_only=args.report_only,
                                progress=not args.no_progress, command=["randnet-check", *args.argv])
     print(f"report: {Path(args.out) / 'REPORT.md'}")
     for row in document["statements"]:
@@ -449,10 +456,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=positive_int, default=max(1, min(os.cpu_count() or 1, 2)),
                    help="worker processes (default: min(2, CPUs))")
     p.add_argument("--backend", choices=BACKENDS, default="joblib", help="where realizations run (default joblib)")
+    p.add_argument("--scheduler", default=None,
+                   help="dask: address of a running scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster of "
+                        "--jobs workers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--report-only", action="store_true",
                    help="re-render the report from the store only (computes nothing; refuses if realizations are "
                         "missing)")
+    p.add_argument("--net-backend", choices=randnet.config.BACKENDS,
+                   help="where each net's forward pass runs: numba (default) or torch (with --device, e.g. cuda)")
+    p.add_argument("--device", help="torch device of --net-backend torch: cpu (default), cuda or cuda:N")
     g = p.add_argument_group("a smaller net (a first look; not the paper's configuration)")
     g.add_argument("--width", type=positive_int, default=1024, help="C (default 1024)")
     g.add_argument("--depth", type=positive_int, default=50, help="L (default 50)")

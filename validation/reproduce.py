@@ -266,7 +266,7 @@ def _log(text: str) -> None:
 
 
 def reproduce_paper(out: str | Path, *, realizations: int = DEFAULT_REALIZATIONS, seed: int = 0,
-                    backend: str = "joblib", jobs: int = 1, config: PanelConfig | None = None,
+                    backend: str = "joblib", jobs: int = 1, scheduler: Any = None, config: PanelConfig | None = None,
                     report_only: bool = False, progress: bool = True, command: Sequence[str] = ()) -> dict:
     """Run (or, ``report_only``, re-render from the store) Fig. 2 and Fig. 5 at ``config`` (default
     :func:`~theorems._panels.paper_panel`) with ``realizations`` each, writing ``OUT`` (module docstring).
@@ -297,7 +297,8 @@ def reproduce_paper(out: str | Path, *, realizations: int = DEFAULT_REALIZATIONS
         _log(f"  {task.claim.key}: {getattr(result, 'verdict', result)} in {walls[task.claim.key]:.1f} s wall")
 
     tasks = [Task(REGISTRY[key], (config,), realizations) for key in ("FIG2", "FIG5")]
-    outcome = run_and_report(tasks, out / "claims", mode="full", seed=seed, backend=backend, jobs=jobs, store=store,
+    outcome = run_and_report(tasks, out / "claims", mode="full", seed=seed, backend=backend, jobs=jobs,
+                             scheduler=scheduler, store=store,
                              progress=progress, command=command, on_start=on_start, on_done=on_done)
     if outcome.errors:
         raise RuntimeError("; ".join(f"{k}: {v}" for k, v in outcome.errors.items()))

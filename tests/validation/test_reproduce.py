@@ -65,3 +65,15 @@ def test_infinite_width_curves_hook(monkeypatch):
     monkeypatch.setattr(randnet, "infinite_width_terms", fake_limit, raising=False)
     curves = reproduce.infinite_width_curves(config, data)
     assert set(curves) == set(config.norms) - {"in"} and curves["ln"]["power_y"].shape == (6, 4)
+
+
+@pytest.mark.parametrize("extra, phrase", [
+    (["--device", "cuda"], "needs backend='torch'"),
+    (["--scheduler", "tcp://127.0.0.1:8786"], "needs --backend dask, not 'serial'"),
+    (["--realizations", "0"], "expected a positive integer"),
+])
+def test_bad_options_are_one_line(tmp_path, capsys, extra, phrase):
+    with pytest.raises(SystemExit) as e:
+        main(["reproduce", "paper", "--out", str(tmp_path), *TINY, *extra])
+    err = capsys.readouterr().err
+    assert e.value.code in (1, 2) and phrase in err and "Traceback" not in err and not (tmp_path / ".store").exists()
