@@ -183,6 +183,9 @@ def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizat
     configs        default ``claim.configs(mode)``; realizations default ``claim.realizations[mode]``
     backend, jobs  where realizations run (:func:`validation.backends.execute`); results never depend on them
     store          a :class:`Store` or folder: realizations found there are read, new ones written there
+
+    A claim that shares another's realizations (:attr:`theorems.base.Claim.shares_realizations`, e.g. FIG5 those of
+    FIG2) measures and stores under that claim's key, so with a store the second of the two computes nothing.
     """
     if isinstance(claim, str):
         claim = get_claim(claim)
