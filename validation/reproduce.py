@@ -343,6 +343,25 @@ def _timing(out: Path, result: ConfigResult, walls: Mapping[str, float], compute
             "fig5_wall_s": sum(r["wall_s"].get("FIG5", 0.0) for r in runs)}
 
 
+def realizations_text(document: dict) -> str:
+    """What the intervals say about the number of realizations: how many sentences are decided, and how many
+    realizations would likely decide the others (:attr:`validation.verdicts.Judgement.more_realizations`)."""
+    rows, r = document["statements"], document["realizations"]
+    undecided = [row for row in rows if row["verdict"] == "INCONCLUSIVE"]
+    text = (f"{r} realizations (the paper used 50). {len(rows) - len(undecided)} of the {len(rows)} sentences are "
+            f"decided (PASS or FAIL) at this number: their 95% intervals lie wholly inside or outside the required "
+            "region, so more realizations would narrow the intervals without changing those verdicts (barring a "
+            "5% error).")
+    if undecided:
+        need = [row["more_realizations"] for row in undecided]
+        known = [n for n in need if n]
+        text += (f" {len(undecided)} are INCONCLUSIVE: their intervals straddle the boundary"
+                 + (f"; about {max(known)} realizations would decide "
+                    f"{'all of them' if len(known) == len(need) else f'{len(known)} of them'}" if known else "")
+                 + " (`--realizations N` resumes from the store and computes only the new ones).")
+    return text
+
+
 def report_lines(document: dict, rows: Mapping[str, list[dict]], results: Mapping[str, ClaimResult]) -> list[str]:
     t, cfg = document["timing"], document["config"]
     m = document["machine"]
@@ -392,6 +411,7 @@ def report_lines(document: dict, rows: Mapping[str, list[dict]], results: Mappin
         lines += [f"## {fig}", "", f"![{fig}]({name})", "",
                   f"Claim {claim}: **{r.verdict}** ({neg}; details in [claims/REPORT.md](claims/REPORT.md)).", "",
                   *statement_table(rows[fig]), ""]
+    lines += ["## Why this many realizations", "", realizations_text(document), ""]
     lines += ["Verdicts: PASS — the 95% interval (Bonferroni over the cells) lies in the required region; FAIL — it "
               "lies outside (the measurement disagrees with the sentence); INCONCLUSIVE — it straddles the boundary at "
               "this number of realizations. Deep layers are l > L/2. Terms: (1) P(μ_c(y)) channel-wise collapse, "
