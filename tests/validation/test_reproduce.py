@@ -77,3 +77,17 @@ def test_bad_options_are_one_line(tmp_path, capsys, extra, phrase):
         main(["reproduce", "paper", "--out", str(tmp_path), *TINY, *extra])
     err = capsys.readouterr().err
     assert e.value.code in (1, 2) and phrase in err and "Traceback" not in err and not (tmp_path / ".store").exists()
+
+
+def test_the_quantities_the_sentences_are_about():
+    """Deep layers are l > L/2; collapse is term (1), variability terms (2)+(4); the decay rate a geometric mean."""
+    depth = 6
+    power = np.zeros((2, depth, 4))
+    power[:, :, 0] = np.arange(depth) / 10          # term (1): 0, .1, …, .5
+    power[:, :, 1], power[:, :, 3] = 0.2, 0.05
+    f = np.array([0.9 ** np.arange(depth), 0.8 ** np.arange(depth)])
+    samples = {"power_y[ln]": power, "noncollapsed[ln]": f}
+    np.testing.assert_allclose(reproduce.collapse(samples, "ln"), [0.4, 0.4])      # mean of .3, .4, .5
+    np.testing.assert_allclose(reproduce.variability(samples, "ln"), [0.25, 0.25])
+    np.testing.assert_allclose(reproduce.decay_rate(samples, 1, 5), [0.9, 0.8])
+    np.testing.assert_allclose(reproduce.decay_rate(samples, 3, 6), [0.9, 0.8])
