@@ -333,6 +333,7 @@ def _timing(out: Path, result: ConfigResult, walls: Mapping[str, float], compute
     runs = json.loads(path.read_text(encoding="utf-8"))["runs"] if path.exists() else []
     if computed:
         runs.append({"computed": computed, "jobs": jobs, "wall_s": dict(walls), "commit": commit(),
+                     "predicted_realization_s": sum(predicted.values()),
                      "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         write_atomic(path, json.dumps({"runs": runs}, indent=1))
     fig5_norms = ("ln", "gn")
@@ -392,9 +393,14 @@ def report_lines(document: dict, rows: Mapping[str, list[dict]], results: Mappin
         "",
         "Wall times of the runs that computed realizations: " + ("; ".join(
             f"{r['computed']} realizations on {r['jobs']} worker(s) in {sum(r['wall_s'].values()) / 60:.1f} min "
-            f"(finished {r['finished']}, commit `{r.get('commit', 'unknown')}`)" for r in t["runs"]) or "none (every realization was read from the store)")
-        + ". Measured seconds per realization are the workers' own (read back from the store); the machine was "
-          "shared with other work, so they are upper bounds for an idle one.",
+            f"(finished {r['finished']}, commit `{r.get('commit', 'unknown')}`"
+            + (f"; the cost model printed {r['predicted_realization_s']:.3g} s per realization before it"
+               if "predicted_realization_s" in r else "") + ")" for r in t["runs"]) or "none (every realization was read from the store)")
+        + ". Measured seconds per realization are the workers' own wall times (read back from the store); the "
+          "machine was shared with other work, so they are upper bounds for an idle one. The cost model "
+          "(`validation.cost`) is calibrated on one small layer (C = 32) timed in this process's CPU seconds, so its "
+          "prediction varies with the load at calibration and does not capture the better GEMM efficiency at "
+          "C = 1024; `benchmarks/bench_reproduce.py` times layers at the paper's shape.",
         "",
     ]
     if document["infinite_width"] is None:
