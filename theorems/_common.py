@@ -23,6 +23,8 @@ from randnet.limit import memory_need
 from randnet.roundoff import normalized_tolerance, summation_error
 from theorems.base import Hypothesis
 
+BOUND_DELTA = 0.01
+"""δ of Eq. 6's "≲" (T1, FIG5): 1% of the layer's power ``P(y^l) = 1``; fixed, not fitted to the data."""
 DETERMINISTIC_REALIZATIONS = {"quick": 4, "full": 20}
 """Realizations of the exact claims: each must hold in every realization, so a few suffice to catch a failure."""
 

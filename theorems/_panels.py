@@ -1,4 +1,4 @@
-"""Panels of norms on one random net, and their power profiles (shared by FIG2, P2, T3-net and the diagnostic;
+"""Panels of norms on one random net, and their power profiles (shared by FIG2, FIG5, P2, T3-net and the diagnostic;
 a leading underscore: not a claim).
 
 A *panel* runs several normalizations on the **same** realization (same dataset, same ``ω, γ, β``: only the
@@ -18,9 +18,14 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from randnet import LayerStats, NetConfig, layer_stream, parse_norm
+from randnet import DatasetSpec, LayerStats, NetConfig, layer_stream, parse_norm, reference_config
 
 REFERENCE_NORM = "bn"
+FIG2_NORMS = ("bn", "in", "ln", "gn", "ln+pn", "ln+ws")
+"""The norms of Fig. 2's top row; its panels also hold Fig. 5's LN and GN (FIG2 and FIG5 share realizations)."""
+RIVALS = ("ln", "gn")
+CANDIDATE = "ln+pn"
+PAPER_GROUPS = 32
 
 
 @dataclass(frozen=True)
@@ -92,3 +97,51 @@ def profile_quantities(profiles: Mapping[str, np.ndarray], reference: str = REFE
 def distance_gap(measured: Mapping[str, np.ndarray], rival: str, candidate: str) -> np.ndarray:
     """``d(rival, bn) − d(candidate, bn)``: > 0 when ``candidate``'s profile is the closer to BN's."""
     return measured[f"distance[{rival}]"] - measured[f"distance[{candidate}]"]
+
+
+def paper_panel(width: int = 1024, depth: int = 50, n: int = 128, crop: int = 32) -> PanelConfig:
+    """Fig. 2 (top row) and Fig. 5 as the paper ran them: the reference configuration (ReLU, ``C = 1024``,
+    ``K = 3``, ``β ~ N(0, 0.2²)``, ``γ ~ N(1, 0.2²)``, float32, ``L = 50``) on ``n = 128`` natural ``32 × 32`` images
+    with a stride-2 first conv (16×16 maps after it), GN with ``G = 32``; smaller ``width, depth, n, crop`` for
+    tests (G becomes the largest divisor of the width that is at most 32)."""
+    net = reference_config(width=width, depth=depth, n=n).replace(
+        dataset=DatasetSpec("natural", n=n, height=crop, width=crop), first_stride=2)
+    return PanelConfig(net, FIG2_NORMS, groups=max(g for g in range(1, PAPER_GROUPS + 1) if width % g == 0))
+
+
+def fig2_panel_configs(mode: str) -> list[PanelConfig]:
+    """Quick: the reference configuration scaled to a 2-core machine (C = 64, L = 24, N = 16 synthetic 16×16, G = 8).
+    Full: :func:`paper_panel` (C = 1024, L = 50, N = 128 natural 32×32 with a stride-2 first conv, G = 32)."""
+    if mode == "full":
+        return [paper_panel()]
+    return [PanelConfig(reference_config(width=64, depth=24, n=16), FIG2_NORMS, groups=8)]
+
+
+def deep_layers(depth: int) -> np.ndarray:
+    """The *deep* layers of a net of ``depth`` layers: its second half, ``l > L/2`` (0-based indices)."""
+    return np.arange(depth // 2, depth)
+
+
+def collapse_quantities(norm: str, stats: Sequence[LayerStats]) -> dict[str, np.ndarray]:
+    """Per layer, for one norm of a panel: ``noncollapsed[norm]`` ``1 − P(μ_c(y^l))/P(y^l)``,
+    ``ln_scaling_ratio[norm]`` ``r^l = (E_x σ_x(x^l))² / E_x[σ_x(x^l)²]`` and ``linearity[norm]``
+    ``Λ^l = P(z^l − z̃^l)/P(z^l)`` (Fig. 5's three curves); and ``deep_linearity[norm]``, the mean of ``Λ^l`` over
+    the :func:`deep_layers` (one cell)."""
+    linearity = np.array([s.linearity for s in stats])
+    return {f"noncollapsed[{norm}]": np.array([s.noncollapsed_y for s in stats]),
+            f"ln_scaling_ratio[{norm}]": np.array([s.ln_scaling_ratio for s in stats]),
+            f"linearity[{norm}]": linearity,
+            f"deep_linearity[{norm}]": np.array([linearity[deep_layers(len(linearity))].mean()])}
+
+
+def fig2_panel_measure(config: PanelConfig, ss) -> dict[str, np.ndarray]:
+    """One realization of Fig. 2's panel: per norm its profile ``power_y[norm]``, ``distance[norm]`` to BN's and
+    the :func:`collapse_quantities`; and ``gap[rival] = d(rival, bn) − d(ln+pn, bn)`` for the :data:`RIVALS`.
+    The measurement of both FIG2 and FIG5 (one computation per realization)."""
+    require_norms(config, FIG2_NORMS, "FIG2 and FIG5")
+    stats = panel_stats(config, ss)
+    out = profile_quantities({n: power_profile(s) for n, s in stats.items()})
+    for norm, s in stats.items():
+        out.update(collapse_quantities(norm, s))
+    out["gap"] = np.array([distance_gap(out, r, CANDIDATE)[0] for r in RIVALS])
+    return out

@@ -131,6 +131,11 @@ class Claim:
         growth ratio with fewer than two layers below ``d_max``. A NaN there is judged INCONCLUSIVE ("undefined
         (NaN)"), never PASS or FAIL; any other NaN or ±inf a verdict reads is an error of the configuration
         (``validation.realization.check_finite``), and so is ±inf in these.
+    shares_realizations
+        the key of another claim whose realizations this one reads (None: its own). Both claims measure with
+        the same ``measure`` function, so on the same configuration and seed realization ``k`` is one computation:
+        the engine stores it once, under that claim's key, and the second claim reads it from the store (Fig. 5 is
+        drawn from Fig. 2's panels, which hold LN and GN).
     """
 
     key: str
@@ -147,6 +152,12 @@ class Claim:
     plots: tuple[str, ...] = ()
     undefined: tuple[str, ...] = ()
     limit: Callable[[Any], Mapping[str, np.ndarray] | None] | None = None
+    shares_realizations: str | None = None
+
+    @property
+    def measured_as(self) -> str:
+        """The claim key its realizations are measured and stored under (:attr:`shares_realizations` or its own)."""
+        return self.shares_realizations or self.key
 
     def unmet(self, config: Any) -> list[Hypothesis]:
         return [h for h in self.hypotheses(config) if not h.met]

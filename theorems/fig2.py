@@ -9,40 +9,20 @@ plots of networks with BN" — LN+PN's profile is closer to BN's than the profil
 collapse) and of GN (collapse to a lesser extent) are: ``d(ln, bn) − d(ln+pn, bn) ≥ 0`` and
 ``d(gn, bn) − d(ln+pn, bn) ≥ 0``, judged on the mean over realizations (paired differences).
 Negative control: the reverse ordering, ``d(ln, bn) − d(ln+pn, bn) ≤ 0``, must be rejected.
+
+The panel's measurement (:func:`theorems._panels.fig2_panel_measure`) also holds Fig. 5's curves of every norm;
+FIG5 reads them from the same realizations. The full mode is the paper's own configuration
+(:func:`theorems._panels.paper_panel`: natural 32×32 images, stride-2 first conv).
 """
 from __future__ import annotations
 
-import numpy as np
-
-from randnet import reference_config
 from theorems._common import distribution_hypotheses
-from theorems._panels import REFERENCE_NORM, PanelConfig, distance_gap, panel_stats, power_profile, \
-    profile_quantities, require_norms
+from theorems._panels import CANDIDATE, FIG2_NORMS, REFERENCE_NORM, RIVALS, PanelConfig, fig2_panel_configs, \
+    fig2_panel_measure
 from theorems.base import Claim, Comparison, Hypothesis, register
-
-FIG2_NORMS = ("bn", "in", "ln", "gn", "ln+pn", "ln+ws")
-RIVALS = ("ln", "gn")
-CANDIDATE = "ln+pn"
-
-
-def fig2_configs(mode: str) -> list[PanelConfig]:
-    """Quick: the reference configuration scaled to a 2-core machine (C = 64, L = 24, N = 16, G = 8).
-    Full: the reference configuration (C = 1024, L = 50, N = 128, 16×16, G = 32)."""
-    if mode == "full":
-        return [PanelConfig(reference_config(), FIG2_NORMS, groups=32)]
-    return [PanelConfig(reference_config(width=64, depth=24, n=16), FIG2_NORMS, groups=8)]
-
 
 def fig2_hypotheses(config: PanelConfig) -> list[Hypothesis]:
     return distribution_hypotheses(config.net)
-
-
-def fig2_measure(config: PanelConfig, ss) -> dict[str, np.ndarray]:
-    """Profiles and distances to BN of every norm, and the gaps ``gap[rival] = d(rival, bn) − d(ln+pn, bn)``."""
-    require_norms(config, FIG2_NORMS, "FIG2")
-    out = profile_quantities({n: power_profile(s) for n, s in panel_stats(config, ss).items()})
-    out["gap"] = np.array([distance_gap(out, r, CANDIDATE)[0] for r in RIVALS])
-    return out
 
 
 def fig2_comparisons(config: PanelConfig) -> list[Comparison]:
@@ -61,9 +41,9 @@ FIG2 = register(Claim(
     statement="four-term power profiles of y^l against depth for bn, in, ln, gn, ln+pn, ln+ws on the same "
               "random nets; d(p, q) = mean_l Σ_k |p^l_k − q^l_k|; claim: d(ln, bn) ≥ d(ln+pn, bn) and "
               "d(gn, bn) ≥ d(ln+pn, bn)",
-    configs=fig2_configs,
+    configs=fig2_panel_configs,
     hypotheses=fig2_hypotheses,
-    measure=fig2_measure,
+    measure=fig2_panel_measure,
     comparisons=fig2_comparisons,
     negative_controls=fig2_negative_controls,
     reported=tuple(f"distance[{n}]" for n in FIG2_NORMS if n != REFERENCE_NORM),

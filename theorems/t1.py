@@ -32,12 +32,10 @@ case resolves perturbations of ``ρ`` of that size.
 from __future__ import annotations
 
 from randnet import DatasetSpec, NetConfig, reference_config
-from theorems._common import collapse_limit, collapse_measure, definition1_hypotheses, eps_hypothesis, layers, \
-    norm_hypothesis, periodic_conv_hypothesis, positive_homogeneous_hypothesis, rho_powers
+from theorems._common import BOUND_DELTA as DELTA, collapse_limit, collapse_measure, definition1_hypotheses, \
+    eps_hypothesis, layers, norm_hypothesis, periodic_conv_hypothesis, positive_homogeneous_hypothesis, rho_powers
 from theorems.base import FRACTION, Claim, Comparison, Hypothesis, check_run_mode, register
 
-DELTA = 0.01
-"""δ of Eq. 6's "≲": 1% of the layer's power ``P(y^l) = 1``; fixed, not fitted to the data."""
 WIDTHS = {"quick": (8, 16, 32, 64, 128), "full": (16, 32, 64, 128, 256, 512, 1024)}
 
 

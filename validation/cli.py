@@ -6,6 +6,7 @@
     randnet-check demo [--width 32 --depth 8]
     randnet-check diagnose package.module:function [--width 64 --depth 24 --out DIR]
     randnet-check sweep FILE.toml [--dry-run ...]     (see :mod:`validation.sweep`)
+    randnet-check reproduce paper [--out reports/paper --realizations 16 --jobs 2]   (see :mod:`validation.reproduce`)
 
 Exit status (:data:`validation.runner.EXIT_CODES`, also in ``--help``): 0 every claim ran and no verdict is
 FAIL and every negative control was rejected (INCONCLUSIVE and HYPOTHESIS NOT MET included); 1 a bad argument or
@@ -19,6 +20,7 @@ claim's verdict or a negative control's rejection differs from the baseline's (:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -335,6 +337,27 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Fig. 2 (top row) and Fig. 5 at the paper's configuration: :func:`validation.reproduce.reproduce_paper`."""
+    from theorems._panels import paper_panel
+    from .reproduce import reproduce_paper
+
+    config = paper_panel(args.width, args.depth, args.n_inputs, args.size)
+    if args.net_backend is not None or args.device is not None:
+        net = config.net.replace(**{k: v for k, v in (("backend", args.net_backend), ("device", args.device))
+                                    if v is not None})
+        config = dataclasses.replace(config, net=net)
+    if args.scheduler is not None and args.backend != "dask":
+        raise UserError(f"a scheduler ({args.scheduler}) needs --backend dask, not {args.backend!r}")
+    document = reproduce_paper(args.out, realizations=args.realizations, seed=args.seed, backend=args.backend,
+                               jobs=args.jobs, scheduler=args.scheduler, config=config, report_only=args.report_only,
+                               progress=not args.no_progress, command=["randnet-check", *args.argv])
+    print(f"report: {Path(args.out) / 'REPORT.md'}")
+    for row in document["statements"]:
+        print(f"  {row['verdict']:<13} {row['figure']}: {row['paper'][:90]}")
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------------------
 def _common(p: argparse.ArgumentParser, out_default: str | None, out_help: str) -> None:
     p.add_argument("--mode", choices=RUN_MODES, default="quick",
@@ -438,6 +461,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_diagnose)
 
     add_sweep_command(sub)
+
+    from .reproduce import DEFAULT_REALIZATIONS, LIMIT_INPUTS, MIN_REALIZATIONS
+    p = sub.add_parser("reproduce", help="reproduce the paper's Fig. 2 (top row) and Fig. 5 at its configuration",
+                       description=(
+        "Run Fig. 2 (top row: power plots of bn, in, ln, gn (G=32), ln+pn, ln+ws) and Fig. 5 (LN's 1 − P(μ_c(y^l)) "
+        "against ρ^{l−1}, the LN-as-scaling ratio r^l, the linearity Λ^l of LN and GN) at the paper's configuration: "
+        "ReLU, C=1024, K=3, β~N(0,0.2²), γ~N(1,0.2²), float32, depth 50, 128 natural 32×32 images (crops of the "
+        "photographs bundled with scikit-image) with a stride-2 first conv. Both figures come from the same "
+        "realizations, kept in the resumable store OUT/.store. Writes OUT/REPORT.md (per figure: the PNG and a table "
+        "of the paper's sentences against the measured quantities, intervals and verdicts), OUT/results.json, the "
+        "figures, the wall time per figure and per realization beside the cost model's prediction, and "
+        f"OUT/claims/ (the claims' own report). Where randnet has infinite_width_terms, the C=∞ curves (on the first "
+        f"{LIMIT_INPUTS} inputs) are drawn too. Progress on stderr."),
+        epilog="exit status: 0 the report was written (whatever the verdicts: they are the findings); 1 bad argument "
+               "or, with --report-only, realizations missing from the store; 3 the run could not finish; "
+               "130/143 interrupted (a later run resumes from the store).")
+    p.add_argument("target", choices=("paper",), help="what to reproduce: paper (Fig. 2 top row and Fig. 5)")
+    p.add_argument("--out", default="reports/paper", help="output folder, and its .store (default reports/paper)")
+    p.add_argument("--realizations", type=realizations_int, default=DEFAULT_REALIZATIONS,
+                   help=f"realizations (default {DEFAULT_REALIZATIONS}, about an hour per figure on an idle 2-core "
+                        f"machine; at least {MIN_REALIZATIONS} for intervals worth reading; the paper used 50)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="run seed (default 0)")
+    p.add_argument("--jobs", type=positive_int, default=max(1, min(os.cpu_count() or 1, 2)),
+                   help="worker processes (default: min(2, CPUs))")
+    p.add_argument("--backend", choices=BACKENDS, default="joblib", help="where realizations run (default joblib)")
+    p.add_argument("--scheduler", default=None,
+                   help="dask: address of a running scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster of "
+                        "--jobs workers)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--report-only", action="store_true",
+                   help="re-render the report from the store only (computes nothing; refuses if realizations are "
+                        "missing)")
+    p.add_argument("--net-backend", choices=randnet.config.BACKENDS,
+                   help="where each net's forward pass runs: numba (default) or torch (with --device, e.g. cuda)")
+    p.add_argument("--device", help="torch device of --net-backend torch: cpu (default), cuda or cuda:N")
+    g = p.add_argument_group("a smaller net (a first look; not the paper's configuration)")
+    g.add_argument("--width", type=positive_int, default=1024, help="C (default 1024)")
+    g.add_argument("--depth", type=positive_int, default=50, help="L (default 50)")
+    g.add_argument("--n-inputs", type=positive_int, default=128, help="N (default 128)")
+    g.add_argument("--size", type=positive_int, default=32, help="crop H = W before the stride-2 first conv "
+                                                                   "(default 32)")
+    p.set_defaults(func=cmd_reproduce)
     return parser
 
 

@@ -223,6 +223,9 @@ def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizat
     configs        default ``claim.configs(mode)``; realizations default ``claim.realizations[mode]``
     backend, jobs  where realizations run (:func:`validation.backends.execute`); results never depend on them
     store          a :class:`Store` or folder: realizations found there are read, new ones written there
+
+    A claim that shares another's realizations (:attr:`theorems.base.Claim.shares_realizations`, e.g. FIG5 those of
+    FIG2) measures and stores under that claim's key, so with a store the second of the two computes nothing.
     """
     if isinstance(claim, str):
         claim = get_claim(claim)
@@ -235,6 +238,10 @@ def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizat
     check_int("seed", seed, 0)
     if isinstance(store, (str, bytes)) or hasattr(store, "__fspath__"):
         store = Store(store)
+    measured_as = claim.measured_as  # a claim that shares another's realizations measures and stores as that one
+    if get_claim(measured_as).measure is not claim.measure:
+        raise ValueError(f"claim {claim.key} shares the realizations of {measured_as}, but measures with another "
+                         "function")
     start = time.perf_counter()
     digests = [config_digest(c) for c in configs]
     keys = [result_digest(c) for c in configs]  # the store's key: the configuration and what determines its result
@@ -242,11 +249,11 @@ def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizat
     tasks, where = [], []
     for i, (config, digest) in enumerate(zip(configs, digests)):
         for k in range(n):
-            hit = store.load(claim.key, keys[i], seed, k) if store is not None else None
+            hit = store.load(measured_as, keys[i], seed, k) if store is not None else None
             if hit is not None:
                 rows[i, k] = hit
             else:
-                tasks.append((claim.key, config, seed, k))
+                tasks.append((measured_as, config, seed, k))
                 where.append((i, k))
 
     def keep(t: int, out: tuple[dict[str, np.ndarray], float]) -> None:
@@ -254,7 +261,7 @@ def run_claim(claim: Claim | str, configs: Iterable[Any] | None = None, realizat
         i, k = where[t]
         rows[i, k] = out
         if store is not None:
-            store.save(claim.key, keys[i], seed, k, *out)
+            store.save(measured_as, keys[i], seed, k, *out)
 
     execute(_realize, tasks, backend=backend, jobs=jobs, progress=progress, desc=claim.key, on_result=keep)
     results = []

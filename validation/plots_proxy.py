@@ -1,4 +1,4 @@
-"""Plots of the Proxy Norm claims: Fig. 2 power plots (FIG2), Theorem 3 in nets (T3-net) and under its
+"""Plots of the Proxy Norm claims: Fig. 2 power plots (FIG2), Fig. 5's three panels (FIG5), Theorem 3 in nets (T3-net) and under its
 exact hypotheses (T3), linearity against collapse (P2), and the user-norm diagnostic (not a claim).
 
 Registered plots take ``(result, out_dir)`` with ``result`` a :class:`validation.engine.ClaimResult`;
@@ -11,6 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from .plots import register_plot, save, stacked_power, subplots
+
+LIMIT_STYLE = dict(color="k", ls=":", lw=1.4, label="C = ∞ (infinite-width limit)")
+"""How an infinite-width curve (:func:`validation.reproduce.infinite_width_curves`) is drawn over a finite-width one."""
 
 T3_NET_PANELS = (("mean_y_dev", "RMS_c μ_c(y)"), ("std_y_dev", "RMS_c (σ_c(y) − 1)"),
                  ("collapse_step", "collapse step: Δ P(μ_c)/P, z^{l−1} → y^l"),
@@ -30,9 +33,10 @@ def _legend_below(fig, ax, rows: int = 1) -> None:
 
 
 @register_plot("fig2_power_plots")
-def plot_fig2(result, out_dir) -> list[Path]:
+def plot_fig2(result, out_dir, limit=None) -> list[Path]:
     """Fig. 2: per configuration, one power plot of ``y^l`` per norm side by side (mean over realizations),
-    titled with the profile's distance to BN's."""
+    titled with the profile's distance to BN's. ``limit``: per norm, the infinite-width curves
+    (``{"power_y": (L, 4)}``), whose cumulative terms are drawn as dotted lines over the stacked ones."""
     paths = []
     for i, r in enumerate(result.results):
         norms = _norms(r.samples, "power_y")
@@ -41,10 +45,59 @@ def plot_fig2(result, out_dir) -> list[Path]:
             d = r.samples.get(f"distance[{norm}]")
             title = norm if d is None else f"{norm}\nd to bn = {d.mean():.3f}"
             stacked_power(ax, r.mean(f"power_y[{norm}]"), title)
+            terms = (limit or {}).get(norm, {}).get("power_y")
+            if terms is not None:
+                cumulative = np.cumsum(terms, axis=1)[:, :3]
+                ax.plot(np.arange(1, len(terms) + 1), cumulative, **{**LIMIT_STYLE, "label": None})
         axes[0, 0].set_ylabel("power of y^l")
-        fig.suptitle(f"{result.claim.key}: power plots, {r.label} ({r.realizations} realizations)", fontsize=10)
+        fig.suptitle(f"{result.claim.key}: power plots, {r.label} ({r.realizations} realizations)"
+                     + (" — dotted: C = ∞" if limit else ""), fontsize=10)
         _legend_below(fig, axes[0, 0])
         paths.append(save(fig, out_dir, f"{result.claim.key}_power_plots_{i + 1}"))
+    return paths
+
+
+def _mean_band(ax, r, quantity: str, color: str, label: str) -> None:
+    """The mean of ``quantity`` per layer and its pointwise 95% t-interval."""
+    mean, (low, high) = r.mean(quantity), r.confidence_interval(quantity)
+    depth = np.arange(1, len(mean) + 1)
+    ax.plot(depth, mean, marker="o", ms=2.5, color=color, label=label)
+    ax.fill_between(depth, low, high, color=color, alpha=0.2, lw=0)
+
+
+@register_plot("fig5_panels")
+def plot_fig5(result, out_dir, limit=None) -> list[Path]:
+    """Fig. 5: left, LN's ``1 − P(μ_c(y^l))`` and Theorem 1's bound ``ρ^{l−1}``; centre, LN's LN-as-scaling ratio
+    ``r^l``; right, the linearity ``Λ^l`` of LN and GN (means and pointwise 95% t-intervals). ``limit``: per norm,
+    infinite-width curves (``noncollapsed``, ``ln_scaling_ratio``, ``linearity``), drawn dotted where given."""
+    paths = []
+    for i, r in enumerate(result.results):
+        net = r.config.net
+        depth = np.arange(1, net.depth + 1)
+        fig, (left, centre, right) = subplots(1, 3, figsize=(14, 4))
+        _mean_band(left, r, "noncollapsed[ln]", "C0", "ln: 1 − P(μ_c(y^l))")
+        left.plot(depth, net.rho ** (depth - 1.0), "k--", lw=1, label=f"ρ^(l−1), ρ = {net.rho:.4f}")
+        left.set_yscale("log")
+        _mean_band(centre, r, "ln_scaling_ratio[ln]", "C0", "ln: r^l")
+        for k, norm in enumerate(("ln", "gn")):
+            _mean_band(right, r, f"linearity[{norm}]", f"C{k}", f"{norm}: Λ^l")
+        right.set_yscale("log")
+        for ax, quantity, norms in ((left, "noncollapsed", ("ln",)), (centre, "ln_scaling_ratio", ("ln",)),
+                                    (right, "linearity", ("ln", "gn"))):
+            for norm in norms:
+                curve = (limit or {}).get(norm, {}).get(quantity)
+                if curve is not None:
+                    ax.plot(np.arange(1, len(curve) + 1), curve, **{**LIMIT_STYLE, "label": f"{norm}, C = ∞"})
+        for ax, title in ((left, "non-collapsed fraction (LN) vs Theorem 1"), (centre, "LN-as-scaling ratio r^l"),
+                          (right, "channel-wise linearity Λ^l")):
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("layer l")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.suptitle(f"{result.claim.key}: {r.label} ({r.realizations} realizations, 95% pointwise t-intervals)",
+                     fontsize=10)
+        fig.tight_layout()
+        paths.append(save(fig, out_dir, f"{result.claim.key}_panels_{i + 1}"))
     return paths
 
 

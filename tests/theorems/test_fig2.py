@@ -46,7 +46,7 @@ def test_panel_runs_share_the_realization():
 
 
 def test_fig2_measure_profiles():
-    out = fig2.fig2_measure(PanelConfig(SMALL_NET, fig2.FIG2_NORMS, groups=4), realization_seed(0, 1))
+    out = _panels.fig2_panel_measure(PanelConfig(SMALL_NET, fig2.FIG2_NORMS, groups=4), realization_seed(0, 1))
     for norm in fig2.FIG2_NORMS:
         p = out[f"power_y[{norm}]"]
         assert p.shape == (8, 4)
@@ -56,7 +56,7 @@ def test_fig2_measure_profiles():
     assert out["gap"].shape == (2,)
     assert out["gap"][0] == pytest.approx(out["distance[ln]"][0] - out["distance[ln+pn]"][0])
     with pytest.raises(ValueError, match="lacks in, gn, ln\\+ws"):
-        fig2.fig2_measure(PanelConfig(SMALL_NET, ("bn", "ln", "ln+pn")), realization_seed(0, 1))
+        _panels.fig2_panel_measure(PanelConfig(SMALL_NET, ("bn", "ln", "ln+pn")), realization_seed(0, 1))
 
 
 def test_fig2_claim_seeded():
@@ -66,8 +66,9 @@ def test_fig2_claim_seeded():
 
 
 def test_fig2_configs():
-    (quick,) = fig2.fig2_configs("quick")
-    (full,) = fig2.fig2_configs("full")
+    (quick,) = _panels.fig2_panel_configs("quick")
+    (full,) = _panels.fig2_panel_configs("full")
     assert quick.norms == full.norms == fig2.FIG2_NORMS
-    assert (full.net.width, full.net.depth, full.net.dataset.n) == (1024, 50, 128)
+    assert (full.net.width, full.net.depth, full.net.dataset.n, full.groups) == (1024, 50, 128, 32)
+    assert (full.net.dataset.name, full.net.dataset.height, full.net.first_stride) == ("natural", 32, 2)
     assert quick.net.width < full.net.width

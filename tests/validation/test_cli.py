@@ -30,7 +30,7 @@ def test_list(capsys):
 
 
 def test_every_command_has_help(capsys):
-    for command in ("list", "run", "suite", "demo", "sweep"):
+    for command in ("list", "run", "suite", "demo", "sweep", "reproduce"):
         with pytest.raises(SystemExit) as e:
             main([command, "--help"])
         assert e.value.code == 0 and "usage: randnet-check " + command in capsys.readouterr().out

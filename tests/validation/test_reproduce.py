@@ -1,0 +1,97 @@
+"""``randnet-check reproduce paper`` end to end at a tiny size (seconds), its store, its report and its hooks."""
+import json
+
+import numpy as np
+import pytest
+
+import randnet
+from theorems._panels import FIG2_NORMS
+from validation import reproduce
+from validation.cli import main
+
+TINY = ["--width", "8", "--depth", "6", "--n-inputs", "4", "--size", "8", "--realizations", "2",
+        "--backend", "serial", "--no-progress"]
+
+
+def test_reproduce_paper_end_to_end_then_from_the_store(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "paper"
+    assert main(["reproduce", "paper", "--out", str(out), *TINY]) == 0
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert len(doc["statements"]) == len(reproduce.STATEMENTS)
+    assert {s["verdict"] for s in doc["statements"]} <= {"PASS", "FAIL", "INCONCLUSIVE"}
+    assert doc["config"]["dataset"]["name"] == "natural" and doc["config"]["first_stride"] == 2
+    assert doc["timing"]["runs"][0]["computed"] == 2 and doc["timing"]["predicted_realization_s"] > 0
+    assert doc["infinite_width"] == {"inputs": 4, "norms": sorted(FIG2_NORMS)}
+    assert set(doc["claims"]) == {"FIG2", "FIG5"}
+    report = (out / "REPORT.md").read_text(encoding="utf-8")
+    for s in reproduce.STATEMENTS:
+        assert f"“{s.quote}”" in report
+    for name in doc["figures"].values():
+        assert (out / name).stat().st_size > 0 and f"]({name})" in report
+    assert (out / "claims" / "REPORT.md").exists()
+    err = capsys.readouterr().err
+    assert "cost model:" in err and "2 to compute" in err and "FIG5: " in err
+    # the second run (re-render) computes nothing and keeps the timing of the first
+    assert main(["reproduce", "paper", "--out", str(out), *TINY, "--report-only"]) == 0
+    again = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert len(again["timing"]["runs"]) == 1 and "0 to compute" in capsys.readouterr().err
+    assert [s["verdict"] for s in again["statements"]] == [s["verdict"] for s in doc["statements"]]
+    assert again["infinite_width"] == doc["infinite_width"]
+    assert "Dotted: the C = ∞ limit" in (out / "REPORT.md").read_text(encoding="utf-8")
+
+
+def test_report_only_refuses_a_store_without_the_realizations(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["reproduce", "paper", "--out", str(tmp_path), *TINY, "--report-only"])
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and "lacks 2 of the 2 realizations" in err and "Traceback" not in err
+
+
+def test_infinite_width_curves_hook(monkeypatch):
+    """The C = ∞ curves under the panel's names: every norm's four terms sum to P(y^l) = 1 (P1; terms (3), (4) split
+    by sampled channels), and a norm the limit refuses is left out."""
+    from theorems._panels import paper_panel
+
+    config = paper_panel(8, 6, 4, 8)
+    data = randnet.draw_data(config.net, randnet.realization_seed(0, 0))
+    curves = reproduce.infinite_width_curves(config, data)
+    assert set(curves) == set(config.norms) and curves["ln"]["power_y"].shape == (6, 4)
+    for norm in config.norms:
+        np.testing.assert_allclose(curves[norm]["power_y"].sum(axis=1), 1.0, atol=0.05, err_msg=norm)
+    np.testing.assert_allclose(curves["ln"]["noncollapsed"], 1.0 - curves["ln"]["power_y"][:, 0], rtol=1e-12)
+
+    real = randnet.limit_profile
+
+    def refuse_in(net, *args, **kwargs):
+        if net.norm == "in":
+            raise ValueError("does not fit")
+        return real(net, *args, **kwargs)
+
+    monkeypatch.setattr(randnet, "limit_profile", refuse_in)
+    assert set(reproduce.infinite_width_curves(config, data)) == set(config.norms) - {"in"}
+
+
+@pytest.mark.parametrize("extra, phrase", [
+    (["--device", "cuda"], "needs backend='torch'"),
+    (["--scheduler", "tcp://127.0.0.1:8786"], "needs --backend dask, not 'serial'"),
+    (["--realizations", "0"], "expected a positive integer"),
+])
+def test_bad_options_are_one_line(tmp_path, capsys, extra, phrase):
+    with pytest.raises(SystemExit) as e:
+        main(["reproduce", "paper", "--out", str(tmp_path), *TINY, *extra])
+    err = capsys.readouterr().err
+    assert e.value.code in (1, 2) and phrase in err and "Traceback" not in err and not (tmp_path / ".store").exists()
+
+
+def test_the_quantities_the_sentences_are_about():
+    """Deep layers are l > L/2; collapse is term (1), variability terms (2)+(4); the decay rate a geometric mean."""
+    depth = 6
+    power = np.zeros((2, depth, 4))
+    power[:, :, 0] = np.arange(depth) / 10          # term (1): 0, .1, …, .5
+    power[:, :, 1], power[:, :, 3] = 0.2, 0.05
+    f = np.array([0.9 ** np.arange(depth), 0.8 ** np.arange(depth)])
+    samples = {"power_y[ln]": power, "noncollapsed[ln]": f}
+    np.testing.assert_allclose(reproduce.collapse(samples, "ln"), [0.4, 0.4])      # mean of .3, .4, .5
+    np.testing.assert_allclose(reproduce.variability(samples, "ln"), [0.25, 0.25])
+    np.testing.assert_allclose(reproduce.decay_rate(samples, 1, 5), [0.9, 0.8])
+    np.testing.assert_allclose(reproduce.decay_rate(samples, 3, 6), [0.9, 0.8])
