@@ -43,8 +43,8 @@ from theorems.base import OUT_OF_SCOPE, REGISTRY, RUN_MODES, OutOfScope, unknown
 from .backends import BACKENDS, execute, shutdown_workers
 from .baseline import differences as baseline_differences, load_baseline
 from .configs import ignored_shape_fields, nets, override, unique
-from .plots_proxy import draw_diagnosis
 from .engine import DEFAULT_MAX_REALIZATIONS
+from .plots_proxy import draw_diagnosis
 from .realization import MAX_REALIZATIONS, HypothesisNotMetError, single_threaded
 from .report import until_decided_text, write_atomic
 from .runner import EXIT_ERROR, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, RunError, Task, \

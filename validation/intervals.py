@@ -208,14 +208,28 @@ def realizations_for_mean(std: float, distance: float, level: float, n0: int) ->
     return _smallest(n0, lambda n: bool(t_quantile(level, n - 1) * std / np.sqrt(n) < distance))
 
 
-def realizations_for_betting(half_width: float, distance: float, n: int) -> int | None:
-    """Smallest ``n' >= n`` at which a betting interval of half-width ``half_width`` at ``n`` would no longer straddle
-    a boundary ``distance`` away from the mean, extrapolating the confidence sequence's half-width as
-    ``∝ sqrt(log(1 + n)/n)`` (its bets shrink as ``1/sqrt(t log(1 + t))``). An estimate, as for the t-interval;
-    None when it cannot be estimated or exceeds 10⁹."""
-    if not (np.isfinite(half_width) and np.isfinite(distance)) or distance <= 0 or n < 1:
-        return None
-    return _smallest(n, lambda k: bool(half_width * np.sqrt(n * np.log1p(k) / (k * np.log1p(n))) < distance))
+BETTING_FORECAST_LIMIT = 2 ** 14
+""":func:`realizations_for_betting` looks no further than this many realizations."""
+
+
+def realizations_for_betting(samples: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float,
+                             bounds: tuple[float, float], reps: int = 4, seed: int = 0) -> int | None:
+    """Smallest ``n' = n · 2^k`` (the batches of ``--until-decided``) at which betting intervals of ``n'`` realizations
+    resampled from ``samples`` (``(n, cells)``) decide every cell against its region ``[lo, hi]`` in most of ``reps``
+    seeded resamples — assuming the data's distribution stays the empirical one, as :func:`realizations_for_mean`
+    assumes the spread stays. None beyond :data:`BETTING_FORECAST_LIMIT`."""
+    x = np.asarray(samples, dtype=np.float64)
+    n = len(x)
+    rng = np.random.default_rng(seed)
+    k = n
+    while 2 * k <= BETTING_FORECAST_LIMIT:
+        k *= 2
+        ci = betting_interval(x[rng.integers(0, n, (k, reps))].reshape(k, -1), level, bounds)
+        low, high = ci.low.reshape(reps, -1), ci.high.reshape(reps, -1)
+        decided = ((low >= lo) & (high <= hi)) | (low > hi) | (high < lo)
+        if np.all(decided.mean(axis=0) > 0.5):
+            return k
+    return None
 
 
 def realizations_for_fraction(fraction: float, threshold: float, level: float, n0: int) -> int | None:

@@ -36,6 +36,8 @@ from .intervals import (ConfidenceInterval, betting_interval, bonferroni, bootst
 from .power import POWER, detectable_shift, detectable_shortfall
 
 PASS, FAIL, INCONCLUSIVE, UNMET = "PASS", "FAIL", "INCONCLUSIVE", "HYPOTHESIS NOT MET"
+FORECAST_CELLS = 3
+"""How many undecided cells (those nearest their boundary) the betting forecast of ``more_realizations`` resamples."""
 BOUND_SLACK = 1e-6
 """Measured values may pass a comparison's declared bounds by round-off, up to ``BOUND_SLACK · (b − a)``: they are
 clipped to the bounds (:func:`within_bounds`); anything further is an error."""
@@ -251,9 +253,12 @@ def judge(comparison: Comparison, samples: np.ndarray, unmet: Sequence[Hypothesi
         estimate = mean
         if r > 1 and FAIL not in cells:
             distance = np.fmin(np.abs(mean - lo), np.abs(mean - hi))
-            need = [realizations_for_betting(half[j], distance[j], r) if bounded else
-                    realizations_for_mean(std[j], distance[j], cell_level, r)
-                    for j in np.flatnonzero(cells == INCONCLUSIVE)]
+            undecided = np.flatnonzero(cells == INCONCLUSIVE)
+            if bounded:  # by resampling, in the FORECAST_CELLS cells nearest their boundary (relative to the width)
+                j = undecided[np.argsort(-half[undecided] / np.fmax(distance[undecided], 1e-300))][:FORECAST_CELLS]
+                need = [realizations_for_betting(x[:, j], lo[j], hi[j], cell_level, comparison.bounds)] if j.size else []
+            else:
+                need = [realizations_for_mean(std[i], distance[i], cell_level, r) for i in undecided]
             more = None if (not need or None in need) else max(need)
     else:
         with np.errstate(invalid="ignore"):

@@ -110,8 +110,14 @@ def test_comparison_refuses_bad_bounds():
         Comparison("q", "<=", 0.5, 0.0, "mean", "c", bounds=(1, 0))
 
 
-def test_realizations_for_betting_is_monotone_and_decides():
-    n = realizations_for_betting(0.2, 0.05, 16)
-    assert n is not None and n > 16
-    assert realizations_for_betting(0.2, 0.1, 16) < n
-    assert realizations_for_betting(0.2, 0.0, 16) is None
+def test_realizations_for_betting_forecasts_the_batch_that_decides():
+    """The forecast (resampling the data to n · 2^k) against the batches that actually decide fresh data."""
+    rng = np.random.default_rng(9)
+    draw = lambda n: rng.beta(2, 30, (n, 1))  # noqa: E731  mean 1/16, bound 0.1
+    lo, hi = np.array([-np.inf]), np.array([0.1])
+    forecast = realizations_for_betting(draw(16), lo, hi, 0.99, (0, 1))
+    assert forecast is not None and forecast > 16
+    decided_at = next(k for k in (32, 64, 128, 256, 512, 1024)
+                      if betting_interval(draw(k), 0.99).high[0] <= 0.1)
+    assert forecast / 4 <= decided_at <= forecast * 4
+    assert realizations_for_betting(np.full((16, 1), 0.1), lo, hi, 0.99, (0, 1)) is None  # on the boundary

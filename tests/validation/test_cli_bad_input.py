@@ -75,6 +75,12 @@ CASES = [
          "expected a positive integer at most 1,000,000"),
     Case("realizations 1e11 in a sweep", ("sweep", "{toy_sweep}", "--realizations", "100000000000", "--dry-run"), 2,
          "--realizations must be a positive integer at most 1,000,000"),
+    Case("max-realizations without until-decided", ("run", "TOY", *TOY, "--max-realizations", "64"), 1,
+         "--max-realizations applies only with --until-decided"),
+    Case("max-realizations below realizations", ("run", "TOY", *TOY, "--until-decided", "--max-realizations", "1"), 1,
+         "--max-realizations 1 is below --realizations 2"),
+    Case("max-realizations 0", ("suite", "--only", "TOY", *TOY, "--until-decided", "--max-realizations", "0"), 2,
+         "expected a positive integer at most 1,000,000"),
     # sweeps
     Case("dry run, missing .npz key", ("sweep", "{sweep_key}", "--dry-run", "--no-calibrate"), 2,
          "no array 'zz'; it holds ['a', 'b']"),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theorems.base import REGISTRY, Claim, Comparison, Hypothesis
+from theorems.base import FRACTION, REGISTRY, Claim, Comparison, Hypothesis
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,20 @@ TOY_SWEEP = Claim(
     negative_controls=sweep_negative_controls, sweep="width", realizations={"quick": 8, "full": 16},
     plots=("comparison", "sweep_convergence"))
 
-TOYS = (TOY, TOY_SWEEP)
+def measure_fraction(config: ToyConfig, ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
+    """A fraction in [0, 1] with mean ``0.35 + config.mean`` (uniform ± 0.3) in each cell."""
+    rng = np.random.default_rng(ss)
+    return {"f": 0.35 + config.mean + rng.uniform(-0.3, 0.3, config.cells)}
+
+
+TOY_BOUNDED = Claim(
+    key="TOY_BOUNDED", title="Toy claim on a bounded quantity", statement="E f ≤ 0.5 for f in [0, 1]",
+    configs=lambda mode: [ToyConfig()], hypotheses=hypotheses, measure=measure_fraction,
+    comparisons=lambda c: [Comparison("f", "<=", 0.5, 0.0, "mean", "E f ≤ 0.5", bounds=FRACTION)],
+    negative_controls=lambda c: [Comparison("f", ">=", 0.7, 0.0, "mean", "E f ≥ 0.7 (false)", bounds=FRACTION)],
+    realizations={"quick": 8, "full": 8})
+
+TOYS = (TOY, TOY_SWEEP, TOY_BOUNDED)
 
 
 def install() -> None:
