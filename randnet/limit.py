@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-from scipy import stats as _stats
+from scipy import special, stats as _stats
 
 from .activations import LEAKY_SLOPE, get_activation, identity_kernel, leaky_kernel, relu_kernel
 from .config import NetConfig
@@ -69,6 +69,10 @@ CLOSED_CODES = (0, 1, 2)  # identity, ReLU, leaky ReLU: the numba kernel map app
 MEMORY_FRACTION = 0.8
 """:func:`memory_plan` lets the limit use at most this fraction of the memory available."""
 DTYPES = ("float64", "float32")
+SPHERE_RADII = 16
+"""Gauss–Jacobi nodes of the radial part of WS's first-layer law (:func:`sphere_rule`)."""
+SPHERE_ANGLES = 64
+"""Angles of its periodic trapezoid rule."""
 
 
 # -- quadrature rules for the laws of γ and β -----------------------------------------------------------------
@@ -384,9 +388,74 @@ def mean_function(diag: np.ndarray, act, rule: AffineRule) -> np.ndarray:
     return gaussian_moments(act, np.broadcast_to(rule.shift[:, None, None, None], sd.shape), sd)[0]
 
 
-def activation_step(blocks: np.ndarray, diag: np.ndarray, config: NetConfig, rule: AffineRule) -> np.ndarray:
+# -- the first layer of WS: the sphere law ------------------------------------------------------------------------
+def sphere_rule(dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(r, w_r, cos θ, sin θ)``: ``E f(V) ≈ Σ w_r mean_θ f(r cos θ, r sin θ)`` for ``V`` the projection on a plane of
+    a uniform unit vector of ``ℝ^dim``: ``V = √T (cos θ, sin θ)``, ``T ~ Beta(1, (dim − 2)/2)`` (Gauss–Jacobi,
+    :data:`SPHERE_RADII` nodes; the θ-average is even in ``r``, so smooth in ``T``), θ uniform
+    (:data:`SPHERE_ANGLES` equal steps, the periodic trapezoid rule)."""
+    if dim == 2:
+        t, wt = np.ones(1), np.ones(1)
+    else:
+        x, wt = special.roots_jacobi(SPHERE_RADII, (dim - 4) / 2, 0.0)
+        t, wt = (x + 1) / 2, wt / wt.sum()
+    theta = 2 * np.pi * (np.arange(SPHERE_ANGLES) + 0.5) / SPHERE_ANGLES
+    return np.sqrt(t), wt, np.cos(theta), np.sin(theta)
+
+
+def _smoothed_pair(act, a: np.ndarray, b: np.ndarray, folded: float) -> np.ndarray:
+    """``E_β[φ(a + β) φ(b + β)]``, ``β ~ N(0, folded)``: for ReLU ``(ab + s²) Φ(m/s) + s max(a, b) φ_N(m/s)``,
+    ``m = min(a, b)``; the identity ``ab + s²``; otherwise Gauss–Hermite over β."""
+    if folded == 0:
+        return act(a) * act(b)
+    s = math.sqrt(folded)
+    if act.code == 0:
+        return a * b + folded
+    if act.code == 1:
+        m = np.minimum(a, b) / s
+        return (a * b + folded) * special.ndtr(m) + s * np.maximum(a, b) * np.exp(-0.5 * m * m) / math.sqrt(2 * np.pi)
+    t, w = hermite_rule(PANEL_NODES)
+    return sum(wi * act(a + s * ti) * act(b + s * ti) for ti, wi in zip(t, w))
+
+
+def _sphere_map(blocks: np.ndarray, diag: np.ndarray, act, rule: AffineRule, dim: int, chunk: int = 128) -> None:
+    """In place: ``K(a, b) ← Σ_j w_j E[φ(γ_j y_a + β_j) φ(γ_j y_b + β_j)]`` with ``(y_a, y_b) = (u·p_a, u·p_b)``, ``u``
+    uniform on the unit sphere of ``ℝ^dim`` and ``p_a·p_b = dim K(a, b)`` (numpy, in chunks of entries)."""
+    r, wr, cos, sin = sphere_rule(dim)
+    h, w = blocks.shape[3], blocks.shape[4]
+    hi, wi, dh, dw = np.meshgrid(np.arange(h), np.arange(w), np.arange(h), np.arange(w), indexing="ij")
+    second_pos = ((hi + dh) % h, (wi + dw) % w)
+    weights = (wr[:, None] * np.full(len(cos), 1.0 / len(cos)))  # (R, Θ)
+    for p, (i, j) in enumerate(zip(*block_pairs(diag.shape[0]))):
+        k = blocks[p].transpose(2, 3, 0, 1).ravel().astype(np.float64)
+        qa = np.broadcast_to(diag[i][:, :, None, None], hi.shape).ravel()
+        qb = diag[j][second_pos].ravel()
+        out = np.zeros_like(k)
+        for s0 in range(0, k.size, chunk):
+            sl = slice(s0, s0 + chunk)
+            c = np.clip(k[sl] / np.sqrt(qa[sl] * qb[sl]), -1.0, 1.0)[:, None, None]
+            ya = np.sqrt(dim * qa[sl])[:, None, None] * r[:, None] * cos
+            yb = np.sqrt(dim * qb[sl])[:, None, None] * r[:, None] * (c * cos + np.sqrt(1 - c * c) * sin)
+            for g, b, wt in zip(rule.gamma, rule.shift, rule.weight):
+                out[sl] += wt * np.einsum("ert,rt->e", _smoothed_pair(act, g * ya + b, g * yb + b, rule.folded), weights)
+        blocks[p] = out.reshape(h, w, h, w).transpose(2, 3, 0, 1)
+
+
+def sphere_mean_function(diag: np.ndarray, act, rule: AffineRule, dim: int) -> np.ndarray:
+    """``M_j(a) = E[φ(γ_j y_a + β_j)]``, ``y_a = u·p_a`` (the sphere law of :func:`_sphere_map`): ``(J, N, H, W)``."""
+    r, wr, cos, _ = sphere_rule(dim)
+    y = np.sqrt(dim * diag)[..., None, None] * r[:, None] * cos  # (N, H, W, R, Θ)
+    weights = wr[:, None] * np.full(len(cos), 1.0 / len(cos))
+    sd = math.sqrt(rule.folded)
+    return np.array([np.einsum("nhwrt,rt->nhw", gaussian_moments(act, g * y + b, np.full(y.shape, sd))[0]
+                               if sd > 0 else act(g * y + b), weights) for g, b in zip(rule.gamma, rule.shift)])
+
+
+def activation_step(blocks: np.ndarray, diag: np.ndarray, config: NetConfig, rule: AffineRule,
+                    sphere_dim: int | None = None) -> np.ndarray:
     """``K_y → K_z`` in place, and the mean function ``M(a) = E_c z_c(a)`` ``(N, H, W)``: the activation of Eq. 4,
-    or Proxy Norm's Eq. 7 (``z = (φ − m)/D``, see the module doc)."""
+    or Proxy Norm's Eq. 7 (``z = (φ − m)/D``, see the module doc). ``sphere_dim``: ``y`` has the sphere law of WS's
+    first layer in that dimension (:func:`_sphere_map`), not the Gaussian."""
     act = get_activation(config.activation)
     weight = rule.weight
     m = None
@@ -394,13 +463,18 @@ def activation_step(blocks: np.ndarray, diag: np.ndarray, config: NetConfig, rul
         m, d = proxy_statistics(rule.gamma, rule.shift, act, config.proxy_eps, config.proxy_method,
                                 config.proxy_nodes)
         weight = rule.weight / (d * d)
-    means = mean_function(diag, act, rule)
-    if act.code in CLOSED_CODES:
-        px, pw = np.polynomial.legendre.leggauss(PANEL_NODES)
-        _kernel_map(blocks, diag, *block_pairs(diag.shape[0]), act.code, rule.gamma, rule.shift, weight,
-                    rule.folded, px, pw)
+    weighted = AffineRule(rule.gamma, rule.shift, weight, rule.folded)
+    if sphere_dim is not None:
+        means = sphere_mean_function(diag, act, rule, sphere_dim)
+        _sphere_map(blocks, diag, act, weighted, sphere_dim)
     else:
-        _quadrature_map(blocks, diag, act, AffineRule(rule.gamma, rule.shift, weight, rule.folded))
+        means = mean_function(diag, act, rule)
+        if act.code in CLOSED_CODES:
+            px, pw = np.polynomial.legendre.leggauss(PANEL_NODES)
+            _kernel_map(blocks, diag, *block_pairs(diag.shape[0]), act.code, rule.gamma, rule.shift, weight,
+                        rule.folded, px, pw)
+        else:
+            _quadrature_map(blocks, diag, act, weighted)
     if m is None:
         return np.tensordot(rule.weight, means, axes=1)
     # E[(φ_a − m)(φ_b − m)]/D² = E[φ_a φ_b]/D² − (m/D²)(M_a + M_b) + m²/D²
@@ -577,7 +651,8 @@ def sample_channels(k: np.ndarray, samples: int, rng: np.random.Generator) -> np
     return (vec * np.sqrt(np.clip(lam, 0.0, None))) @ rng.standard_normal((k.shape[0], samples))
 
 
-def _exact(config: NetConfig, data: np.ndarray, dtype, split_samples: int, seed: int) -> LimitProfile:
+def _exact(config: NetConfig, data: np.ndarray, dtype, split_samples: int, seed: int,
+           ws_first_layer: str) -> LimitProfile:
     n = data.shape[0]
     rule = affine_rule(config)
     rng = np.random.default_rng(seed)
@@ -604,7 +679,9 @@ def _exact(config: NetConfig, data: np.ndarray, dtype, split_samples: int, seed:
             s, se = _split(blocks, n, split_samples, rng)
             rows["split"].append(s)
             rows["split_se"].append(se)
-        mean_z = activation_step(blocks, diagonal(blocks, n), config, rule)
+        sphere = (config.kernel_size ** 2 * data.shape[-1] - 1 if l == 1 and config.weight_standardized
+                  and ws_first_layer == "sphere" else None)
+        mean_z = activation_step(blocks, diagonal(blocks, n), config, rule, sphere)
         rows["z"].append(kernel_terms(blocks, n))
     y, z = np.array(rows["y"]), np.array(rows["z"])
     return LimitProfile("exact", np.array([_terms(t) for t in y]), y[:, 0], np.array([_terms(t) for t in z]), z[:, 0],
@@ -661,14 +738,20 @@ def _mean_field(config: NetConfig, data: np.ndarray, samples: int, replicas: int
 
 
 def limit_profile(config: NetConfig, data: np.ndarray, method: str | None = None, dtype="float64",
-                  split_samples: int = 0, samples: int = 4096, replicas: int = 4, seed: int = 0) -> LimitProfile:
+                  split_samples: int = 0, samples: int = 4096, replicas: int = 4, seed: int = 0,
+                  ws_first_layer: str = "sphere") -> LimitProfile:
     """The infinite-width limit of ``config`` (widths ignored) on ``data`` ``(N, H, W, C⁰)``: :class:`LimitProfile`.
 
     ``method``: ``"exact"`` (default for ``ln``, ``none`` and their ``+pn``, ``+ws``) or ``"mean_field"`` (default
     otherwise; ``samples`` channels a layer, ``replicas`` independent chains for the interval). ``dtype``: the
     blocks' storage (float64, or float32 to halve the memory; sums in float64 either way). ``split_samples`` > 0:
     also estimate terms (3) and (4) of ``y`` from that many Gaussian channels a layer (exact method).
-    ``seed``: the random parts (split, mean field). Refuses up front what will not fit (:func:`memory_plan`)."""
+    ``seed``: the random parts (split, mean field). ``ws_first_layer`` (``+ws``): ``"sphere"``, the exact law of
+    ``x^1`` (the standardized filter is uniform on the unit sphere of the centred patch space, for a normal ν_ω;
+    numpy, ``O(P² · 16 · 64 · J)``: small inputs only) or ``"gaussian"``, the Gaussian with the same kernel (an
+    approximation, fast). Refuses up front what will not fit (:func:`memory_plan`)."""
+    if ws_first_layer not in ("sphere", "gaussian"):
+        raise ValueError(f"infinite-width limit: ws_first_layer must be 'sphere' or 'gaussian', got {ws_first_layer!r}")
     if method is None:
         method = "exact" if config.base_norm in EXACT_NORMS else "mean_field"
     data = _check(config, data, method)
@@ -676,7 +759,7 @@ def limit_profile(config: NetConfig, data: np.ndarray, method: str | None = None
         raise ValueError(f"infinite-width limit: dtype must be one of {DTYPES}, got {dtype!r}")
     memory_plan(config, data.shape, dtype, "mean_field" if (method == "mean_field" or split_samples) else "exact")
     if method == "exact":
-        return _exact(config, data, np.dtype(dtype), split_samples, seed)
+        return _exact(config, data, np.dtype(dtype), split_samples, seed, ws_first_layer)
     return _mean_field(config, data, samples, replicas, seed)
 
 

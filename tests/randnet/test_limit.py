@@ -281,3 +281,31 @@ def test_split_of_terms_3_and_4_sums_to_the_exact_total():
     assert prof.split_y.shape == prof.split_se.shape == (3, 2)
     assert np.all(np.abs(prof.split_y.sum(axis=1) - prof.terms_y[:, 2]) <= 4 * prof.split_se.sum(axis=1))
     assert np.all(prof.split_y[:, 0] > prof.split_y[:, 1])  # term (3), the mean instance spread, dominates
+
+
+# -- WS's first layer: the sphere law (SPEC §8's Gaussian is wrong there) -------------------------------------------
+def test_sphere_rule_moments():
+    """V, the projection on a plane of a uniform unit vector of ℝ^D: E V₁² = 1/D, E V₁⁴ = 3/(D(D+2)), E V₁²V₂² =
+    1/(D(D+2)) — not the Gaussian's 3/D²."""
+    for dim in (3, 8, 26):
+        r, wr, cos, sin = limit.sphere_rule(dim)
+        mean = lambda f: float(np.sum(wr[:, None] * f(r[:, None] * cos, r[:, None] * sin)) / len(cos))
+        assert_close(mean(lambda a, b: a * a), 1 / dim, rtol=1e-13)
+        assert_close(mean(lambda a, b: a ** 4), 3 / (dim * (dim + 2)), rtol=1e-12)
+        assert_close(mean(lambda a, b: a * a * b * b), 1 / (dim * (dim + 2)), rtol=1e-12)
+
+
+def test_weight_standardization_first_layer_is_the_sphere_law():
+    """One input channel, K = 3: the standardized first filter is uniform on the unit sphere of the 8-dimensional
+    centred patch space. Its law changes the mean function that WS removes at layer 2, where term (1) is a small
+    difference: the sphere law matches the C = 1024 Monte Carlo, the Gaussian of SPEC §8 is rejected (measured at
+    C = 8192, 8 realizations: term (1) of y² is 0.0478 ± 0.0004; sphere law 0.0476, Gaussian 0.0711)."""
+    ds = DatasetSpec(n=4, height=4, width=4, channels=1, seed=1, redraw=False)
+    cfg = NetConfig(widths=1024, depth=2, norm="ln+ws", dataset=ds, weight=NORMAL_W, dtype="float64")
+    data = ds.draw()
+    mean, se = monte_carlo_terms(cfg, data, 4)
+    sphere = limit_profile(cfg, data).terms_y
+    gaussian = limit_profile(cfg, data, ws_first_layer="gaussian").terms_y
+    assert agrees_with_monte_carlo(sphere, mean, se, 1024)
+    assert not agrees_with_monte_carlo(gaussian, mean, se, 1024)
+    assert abs(gaussian[1, 0] - sphere[1, 0]) > 0.01
