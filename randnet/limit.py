@@ -22,10 +22,12 @@ activations 2-D Gauss–Hermite (:meth:`randnet.Activation.gaussian_kernel`).
 - ``+ws`` (deep layers): the standardized filter ``(w − w̄)/s_w`` over its fan-in ``K²C`` removes the patch mean
   ``z̄(a) = (1/K²C) Σ_{δ,c} z_c(a + δ) → M̄(a) = (1/K²) Σ_δ M(a + δ)``, ``M(a) = E_c[z_c(a)]`` the mean function, so
   ``K_x = (1/K²) Σ_δ K_z(a + δ, b + δ) − M̄(a) M̄(b)`` (``s_w → ‖ν_ω − E ν_ω‖₂``: no ``‖ν_ω‖₂²`` factor).
-  The first layer (fan-in ``K²C⁰`` finite) has ``K_x^1 = (d/(d − 1)) [(1/d) Z(a)·Z(b) − z̄(a) z̄(b)]``,
-  ``d = K²C⁰``, ``Z(a)`` the patch: exact in its second moments, but ``x^1``'s law is that of a uniform vector on
-  the sphere of the centred patch space, not Gaussian; the recursion uses the Gaussian with that kernel (so do
-  all norms at ``l = 1`` for a non-Gaussian ``ν_ω``, e.g. the reference truncated normal: see the docs page).
+  The first layer (fan-in ``d = K²C⁰`` finite) has ``K_x^1 = (d/(d − 1)) [(1/d) Z(a)·Z(b) − z̄(a) z̄(b)]``,
+  ``Z(a)`` the patch, exactly; but ``x^1`` is not Gaussian there: the standardized filter is uniform on the unit
+  sphere of the centred patch space (normal ν_ω), so layer 1's activation step integrates over that sphere law
+  (:func:`sphere_rule`; SPEC §8's Gaussian misses the Monte Carlo, tests/randnet/test_limit.py). Without WS,
+  ``x^1`` is Gaussian for a normal ν_ω; for another law (the reference truncated normal) layer 1's activation
+  step uses the Gaussian with the exact kernel (an approximation, see the docs page).
 
 **Mean field** (``bn``, ``in``, ``gn`` with ``C/G`` channels a group as ``G → ∞``, their ``+pn``, and any fused norm;
 ``method="mean_field"``): sample ``S`` channels ``x_c ~ N(0, K_x^l)`` (eigh with the negative round-off eigenvalues
@@ -258,17 +260,6 @@ def dense(blocks: np.ndarray, n: int) -> np.ndarray:
         if i != j:
             out[j, :, i, :] = out[i, :, j, :].T
     return out.reshape(n * hw, n * hw)
-
-
-def from_dense(k: np.ndarray, n: int, h: int, w: int, dtype=np.float64) -> np.ndarray:
-    """The blocks of a symmetric ``P × P`` kernel (the inverse of :func:`dense`)."""
-    k6 = k.reshape(n, h, w, n, h, w)
-    hi, wi, dh, dw = np.meshgrid(np.arange(h), np.arange(w), np.arange(h), np.arange(w), indexing="ij")
-    first, second = block_pairs(n)
-    out = np.empty((first.size, h, w, h, w), dtype=dtype)
-    for p, (i, j) in enumerate(zip(first, second)):
-        out[p] = k6[i, hi, wi, j, (hi + dh) % h, (wi + dw) % w].transpose(2, 3, 0, 1)
-    return out
 
 
 # -- the activation step's kernel map ----------------------------------------------------------------------------
