@@ -1,5 +1,6 @@
 """The infinite-width limit (SPEC §8): the fast block recursion against a slow dense reference, the closed-form
 kernel maps against quadrature, exact special cases, and the limit against the project's Monte Carlo at C = 1024."""
+import dataclasses
 import math
 
 import numpy as np
@@ -162,10 +163,16 @@ def test_float32_storage_suffices():
 
 
 def test_spec_table_regression():
-    """SPEC §8's table, C = ∞ column: 8 gaussian inputs 8×8, 3 channels, reference γ, β, ReLU, LN."""
+    """SPEC §8's table, C = ∞ column: 8 gaussian inputs 8×8, 3 channels, reference γ, β, ReLU, LN; and its
+    layer-wise contraction f_l / f_{l−1}, rising from 0.736 (l = 2) to 0.938 (l = 40), below ρ."""
     ds = DatasetSpec(n=8, height=8, width=8, channels=3, seed=3)
-    f = limit_profile(NetConfig(widths=8, depth=20, norm="ln", dataset=ds), ds.draw()).noncollapsed
+    cfg = NetConfig(widths=8, depth=40, norm="ln", dataset=ds)
+    f = limit_profile(cfg, ds.draw()).noncollapsed
     assert np.round(f[[0, 4, 11, 19]], 4).tolist() == [0.5644, 0.2091, 0.0721, 0.0308]
+    contraction = f[1:] / f[:-1]
+    assert round(contraction[0], 3) == 0.736 and round(contraction[-1], 3) == 0.939  # SPEC: 0.938, truncated
+    rho = cfg.gamma.mean_square / (cfg.gamma.mean_square + cfg.beta.mean_square)
+    assert np.all(np.diff(contraction) > 0) and np.all(contraction < rho)
 
 
 # -- memory ----------------------------------------------------------------------------------------------------------
@@ -223,17 +230,23 @@ def test_planted_error_fails_the_monte_carlo_check(wide_ln):
 
 
 # -- the mean field ----------------------------------------------------------------------------------------------
-def test_mean_field_is_the_gaussian_weight_net_in_law():
+@pytest.mark.parametrize("norm,groups", [("bn", None), ("gn", 256), ("preln", None), ("bn+pn", None)])
+def test_mean_field_is_the_gaussian_weight_net_in_law(norm, groups):
     """With ν_ω normal, sampling S channels from K_x is exactly a width-S layer: at S = C = 1024 the mean field and
-    the project's Monte Carlo of BN agree within their intervals, with no finite-width allowance."""
+    the project's Monte Carlo agree within their intervals, with no finite-width allowance (GN: 4 channels a
+    group; PreLN: its input centring)."""
     ds = DatasetSpec(n=4, height=5, width=5, channels=3, seed=1, redraw=False)
-    cfg = NetConfig(widths=1024, depth=4, norm="bn", dataset=ds, weight=NORMAL_W, dtype="float64")
+    cfg = NetConfig(widths=1024, depth=3, norm=norm, groups=groups, dataset=ds, weight=NORMAL_W, dtype="float64")
     data = ds.draw()
     prof = limit_profile(cfg, data, samples=1024, replicas=8)
-    assert prof.method == "mean_field" and prof.terms_se.shape == (4, 3)
+    assert prof.method == "mean_field" and prof.terms_se.shape == (3, 3)
     mean, se = monte_carlo_terms(cfg, data, 4)
-    assert np.all(np.abs(prof.terms_y - mean) <= 4 * np.hypot(se, prof.terms_se))
-    assert_close(prof.terms_y[:, 0], np.zeros(4), atol=1e-12)  # BN centres every channel: term (1) = 0
+    assert np.all(np.abs(prof.terms_y - mean) <= 4 * np.hypot(se, prof.terms_se) + 1e-12)
+    if norm.startswith("bn"):
+        assert_close(prof.terms_y[:, 0], np.zeros(3), atol=1e-12)  # BN centres every channel: term (1) = 0
+    if norm == "preln":  # a planted error: PreLN's mean field without its input centring (that is RegNorm's)
+        wrong = limit_profile(dataclasses.replace(cfg, norm="regnorm"), data, samples=1024, replicas=8)
+        assert not np.all(np.abs(wrong.terms_y - mean) <= 4 * np.hypot(se, wrong.terms_se))
 
 
 def test_mean_field_approaches_the_exact_limit():
