@@ -266,12 +266,16 @@ def test_mean_field_refuses_a_group_size_it_cannot_form():
         limit_profile(cfg, _data(), samples=1024)
 
 
-@pytest.mark.parametrize("norm", ["ln+pn", "ln+ws"])
-def test_proxy_norm_and_weight_standardization_match_wide_monte_carlo(norm):
-    """LN + PN (deterministic: PN's correction depends on γ, β only) and LN + WS (the patch mean removed) at
-    C = 1024; a normal ν_ω, whose layer-1 law is Gaussian."""
+@pytest.mark.parametrize("norm,changes", [("ln+pn", {}), ("ln+ws", {}), ("ln+pn", {"activation": "leaky_relu"}),
+                                          ("ln", {"beta": "rademacher(0.3)", "gamma": "uniform(0.7, 1.3)"}),
+                                          ("none", {"activation": "tanh", "depth": 2})])
+def test_exact_recursions_match_wide_monte_carlo(norm, changes):
+    """At C = 1024: LN + PN (deterministic: PN's correction depends on γ, β only), LN + WS (the patch mean
+    removed), a non-Gaussian β and γ (their own quadratures), a smooth activation (2-D Gauss–Hermite), no norm;
+    a normal ν_ω, whose layer-1 law is Gaussian."""
     ds = DatasetSpec(n=4, height=5, width=5, channels=3, seed=1, redraw=False)
-    cfg = NetConfig(widths=1024, depth=3, norm=norm, dataset=ds, weight=NORMAL_W, dtype="float64")
+    cfg = NetConfig(**{"widths": 1024, "depth": 3, "norm": norm, "dataset": ds, "weight": NORMAL_W, "dtype": "float64",
+                       **changes})
     data = ds.draw()
     mean, se = monte_carlo_terms(cfg, data, 4)
     assert agrees_with_monte_carlo(infinite_width_terms(cfg, data), mean, se, 1024)
