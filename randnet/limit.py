@@ -334,13 +334,16 @@ def _kernel_map(blocks, diag, first, second, code, gam, shift, weight, folded, p
     hh, ww = blocks.shape[3], blocks.shape[4]
     for p in numba.prange(first.size):
         n, m = first[p], second[p]
+        qb_row = np.empty(ww)
         for dh in range(hh):
             for dw in range(ww):
                 for h in range(hh):
                     h2 = (h + dh) % hh
+                    for w in range(ww):  # the second positions' diagonal, gathered once a row
+                        qb_row[w] = diag[m, h2, (w + dw) % ww]
+                    row, qa_row = blocks[p, dh, dw, h], diag[n, h]
                     for w in range(ww):
-                        w2 = (w + dw) % ww
-                        qa, qb, kab = diag[n, h, w], diag[m, h2, w2], blocks[p, dh, dw, h, w]
+                        qa, qb, kab = qa_row[w], qb_row[w], row[w]
                         acc = 0.0
                         for j in range(gam.size):
                             g2 = gam[j] * gam[j]
@@ -351,7 +354,7 @@ def _kernel_map(blocks, diag, first, second, code, gam, shift, weight, folded, p
                                 acc += weight[j] * (c + shift[j] * shift[j])
                             else:
                                 acc += weight[j] * _shifted_kernel(code, a, bb, c, shift[j], px, pw)
-                        blocks[p, dh, dw, h, w] = acc
+                        row[w] = acc
 
 
 def _quadrature_map(blocks: np.ndarray, diag: np.ndarray, act, rule: AffineRule, chunk: int = 4096) -> None:
