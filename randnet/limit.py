@@ -8,7 +8,7 @@ moments becomes a deterministic function of the kernels.
 
     K_z^0(a, b) = (1/C⁰) Σ_c x_c(a) x_c(b)                          the data's empirical kernel
     K_x^l(a, b) = ‖ν_ω‖₂² (1/K²) Σ_δ K_z^{l−1}(a + δ, b + δ)         periodic conv: the same shift on both positions
-    v^l(x)      = mean_{h,w} K_x^l((x,h,w), (x,h,w))                 LN: K_y = K_x / sqrt(v(x_a) v(x_b));  none: K_y = K_x
+    v^l(x)      = mean_{h,w} K_x^l((x,h,w), (x,h,w))                 LN: K_y = K_x / sqrt(v(x_a) v(x_b)); none: K_y = K_x
     K_z^l(a, b) = E_{γ,β} E[φ(γ u_a + β) φ(γ u_b + β)],  (u_a, u_b) ~ N(0, K_y^l on {a, b})
 
 γ by Gauss–Hermite (:data:`GAMMA_NODES`); a Gaussian β is folded into the covariance (``γ² K_y + s_β²``), any
@@ -432,7 +432,8 @@ def _sphere_map(blocks: np.ndarray, diag: np.ndarray, act, rule: AffineRule, dim
             ya = np.sqrt(dim * qa[sl])[:, None, None] * r[:, None] * cos
             yb = np.sqrt(dim * qb[sl])[:, None, None] * r[:, None] * (c * cos + np.sqrt(1 - c * c) * sin)
             for g, b, wt in zip(rule.gamma, rule.shift, rule.weight):
-                out[sl] += wt * np.einsum("ert,rt->e", _smoothed_pair(act, g * ya + b, g * yb + b, rule.folded), weights)
+                pair = _smoothed_pair(act, g * ya + b, g * yb + b, rule.folded)
+                out[sl] += wt * np.einsum("ert,rt->e", pair, weights)
         blocks[p] = out.reshape(h, w, h, w).transpose(2, 3, 0, 1)
 
 

@@ -117,7 +117,11 @@ def test_shifted_kernel_against_adaptive_quadrature():
         act = get_activation(name)
         for (qa, qb, k), b in zip(POINTS, (0.4, -0.9)):
             slope, cond = k / qa, math.sqrt(qb - k * k / qa)
-            f = lambda u: act.fn(u + b) * gaussian_moments(act, slope * u + b, cond)[0] * stats.norm.pdf(u, 0, math.sqrt(qa))
+
+            def f(u):
+                inner = gaussian_moments(act, slope * u + b, cond)[0]  # E[φ(v + b) | u]
+                return act.fn(u + b) * inner * stats.norm.pdf(u, 0, math.sqrt(qa))
+
             lim = 12 * math.sqrt(qa)
             want = integrate.quad(f, -lim, lim, points=[-b], epsabs=1e-13, epsrel=1e-12, limit=200)[0]
             assert_close(limit._shifted_kernel(code, qa, qb, k, b, px, pw), want, rtol=1e-11, atol=1e-13)
