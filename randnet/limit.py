@@ -8,7 +8,7 @@ moments becomes a deterministic function of the kernels.
 
     K_z^0(a, b) = (1/C⁰) Σ_c x_c(a) x_c(b)                          the data's empirical kernel
     K_x^l(a, b) = ‖ν_ω‖₂² (1/K²) Σ_δ K_z^{l−1}(a + δ, b + δ)         periodic conv: the same shift on both positions
-    v^l(x)      = mean_{h,w} K_x^l((x,h,w), (x,h,w))                 LN: K_y = K_x / sqrt(v(x_a) v(x_b)); none: K_y = K_x
+    v^l(x)      = mean_{h,w} K_x^l((x,h,w), (x,h,w))                 LN: K_y = K_x/sqrt(v(x_a) v(x_b)); none: K_y = K_x
     K_z^l(a, b) = E_{γ,β} E[φ(γ u_a + β) φ(γ u_b + β)],  (u_a, u_b) ~ N(0, K_y^l on {a, b})
 
 γ by Gauss–Hermite (:data:`GAMMA_NODES`); a Gaussian β is folded into the covariance (``γ² K_y + s_β²``), any
