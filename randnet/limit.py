@@ -76,6 +76,9 @@ SPHERE_RADII = 16
 """Gauss–Jacobi nodes of the radial part of WS's first-layer law (:func:`sphere_rule`)."""
 SPHERE_ANGLES = 64
 """Angles of its periodic trapezoid rule."""
+SPHERE_BUDGET = 10 ** 8
+"""``ws_first_layer="auto"`` takes the sphere law up to this many integrand evaluations (entries × radii × angles ×
+(γ, β) nodes; ~16 s in numpy here: 2.1e7 took 3.4 s), the Gaussian beyond."""
 
 
 # -- quadrature rules for the laws of γ and β -----------------------------------------------------------------
@@ -508,6 +511,7 @@ class LimitProfile:
                    (exact method), or None; ``split_se`` their standard errors
     terms_se       ``(L, 3)`` standard errors of ``terms_y`` (mean field: over replicas; exact: None)
     method         ``"exact"`` or ``"mean_field"``; ``samples``, ``replicas`` of the mean field
+    ws_first_layer ``+ws``: the law layer 1 was integrated over, ``"sphere"`` (exact) or ``"gaussian"``
     """
 
     method: str
@@ -522,6 +526,7 @@ class LimitProfile:
     terms_se: np.ndarray | None = None
     samples: int | None = None
     replicas: int | None = None
+    ws_first_layer: str | None = None
 
     @property
     def depth(self) -> int:
@@ -675,15 +680,16 @@ def _exact(config: NetConfig, data: np.ndarray, dtype, split_samples: int, seed:
             s, se = _split(blocks, n, split_samples, rng)
             rows["split"].append(s)
             rows["split_se"].append(se)
-        sphere = (config.kernel_size ** 2 * data.shape[-1] - 1 if l == 1 and config.weight_standardized
-                  and ws_first_layer == "sphere" else None)
+        sphere = (config.kernel_size ** 2 * data.shape[-1] - 1
+                  if l == 1 and config.weight_standardized and ws_first_layer == "sphere" else None)
         mean_z = activation_step(blocks, diagonal(blocks, n), config, rule, sphere)
         rows["z"].append(kernel_terms(blocks, n))
     y, z = np.array(rows["y"]), np.array(rows["z"])
     return LimitProfile("exact", np.array([_terms(t) for t in y]), y[:, 0], np.array([_terms(t) for t in z]), z[:, 0],
                         np.array(rows["x"]), np.array(rows["r"]),
                         np.array(rows["split"]) if split_samples else None,
-                        np.array(rows["split_se"]) if split_samples else None)
+                        np.array(rows["split_se"]) if split_samples else None,
+                        ws_first_layer=ws_first_layer if config.weight_standardized else None)
 
 
 def _mean_field_chain(config: NetConfig, data: np.ndarray, samples: int, rng: np.random.Generator):
@@ -735,7 +741,7 @@ def _mean_field(config: NetConfig, data: np.ndarray, samples: int, replicas: int
 
 def limit_profile(config: NetConfig, data: np.ndarray, method: str | None = None, dtype="float64",
                   split_samples: int = 0, samples: int = 4096, replicas: int = 4, seed: int = 0,
-                  ws_first_layer: str = "sphere") -> LimitProfile:
+                  ws_first_layer: str = "auto") -> LimitProfile:
     """The infinite-width limit of ``config`` (widths ignored) on ``data`` ``(N, H, W, C⁰)``: :class:`LimitProfile`.
 
     ``method``: ``"exact"`` (default for ``ln``, ``none`` and their ``+pn``, ``+ws``) or ``"mean_field"`` (default
@@ -744,13 +750,21 @@ def limit_profile(config: NetConfig, data: np.ndarray, method: str | None = None
     also estimate terms (3) and (4) of ``y`` from that many Gaussian channels a layer (exact method).
     ``seed``: the random parts (split, mean field). ``ws_first_layer`` (``+ws``): ``"sphere"``, the exact law of
     ``x^1`` (the standardized filter is uniform on the unit sphere of the centred patch space, for a normal ν_ω;
-    numpy, ``O(P² · 16 · 64 · J)``: small inputs only) or ``"gaussian"``, the Gaussian with the same kernel (an
-    approximation, fast). Refuses up front what will not fit (:func:`memory_plan`)."""
-    if ws_first_layer not in ("sphere", "gaussian"):
-        raise ValueError(f"infinite-width limit: ws_first_layer must be 'sphere' or 'gaussian', got {ws_first_layer!r}")
+    numpy, ``O(P² · 16 · 64 · J)``: small inputs only), ``"gaussian"``, the Gaussian with the same kernel (an
+    approximation, fast), or ``"auto"``: the sphere within :data:`SPHERE_BUDGET`, else the Gaussian (the profile's
+    ``ws_first_layer`` says which). Refuses up front what will not fit (:func:`memory_plan`)."""
+    if ws_first_layer not in ("auto", "sphere", "gaussian"):
+        raise ValueError("infinite-width limit: ws_first_layer must be 'auto', 'sphere' or 'gaussian', got "
+                         f"{ws_first_layer!r}")
     if method is None:
         method = "exact" if config.base_norm in EXACT_NORMS else "mean_field"
     data = _check(config, data, method)
+    if ws_first_layer == "auto":
+        n, h, w = data.shape[:3]
+        if config.first_stride == 2:
+            h, w = -(-h // 2), -(-w // 2)
+        work = n * (n + 1) // 2 * (h * w) ** 2 * SPHERE_RADII * SPHERE_ANGLES * len(affine_rule(config).weight)
+        ws_first_layer = "sphere" if work <= SPHERE_BUDGET else "gaussian"
     if str(np.dtype(dtype)) not in DTYPES:
         raise ValueError(f"infinite-width limit: dtype must be one of {DTYPES}, got {dtype!r}")
     memory_plan(config, data.shape, dtype, "mean_field" if (method == "mean_field" or split_samples) else "exact")

@@ -324,8 +324,16 @@ def test_weight_standardization_first_layer_is_the_sphere_law():
     cfg = NetConfig(widths=1024, depth=2, norm="ln+ws", dataset=ds, weight=NORMAL_W, dtype="float64")
     data = ds.draw()
     mean, se = monte_carlo_terms(cfg, data, 4)
-    sphere = limit_profile(cfg, data).terms_y
+    prof = limit_profile(cfg, data)
+    assert prof.ws_first_layer == "sphere"  # "auto" within SPHERE_BUDGET
+    sphere = prof.terms_y
     gaussian = limit_profile(cfg, data, ws_first_layer="gaussian").terms_y
     assert agrees_with_monte_carlo(sphere, mean, se, 1024)
     assert not agrees_with_monte_carlo(gaussian, mean, se, 1024)
     assert abs(gaussian[1, 0] - sphere[1, 0]) > 0.01
+
+
+def test_sphere_law_beyond_its_budget_falls_back_to_the_gaussian_and_says_so():
+    cfg = NetConfig(widths=8, depth=1, norm="ln+ws")
+    assert limit_profile(cfg, _data(n=2, h=16, w=16)).ws_first_layer == "gaussian"
+    assert limit_profile(NetConfig(widths=8, depth=1, norm="ln"), _data()).ws_first_layer is None
