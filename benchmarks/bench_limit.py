@@ -51,7 +51,8 @@ def main() -> None:
     prof = limit_profile(cfg, data, dtype=args.dtype)
     wall = time.perf_counter() - t
     print(f"time {wall:.1f} s ({wall / args.depth:.2f} s a layer); peak RSS {peak_rss() / 2**30:.2f} GiB")
-    print(f"f_l at l = 1, 10, {args.depth}: " + ", ".join(f"{prof.noncollapsed[i]:.4f}" for i in (0, 9, -1)))
+    layers = sorted({1, min(10, args.depth), args.depth})
+    print(f"f_l at l = {', '.join(map(str, layers))}: " + ", ".join(f"{prof.noncollapsed[l - 1]:.4f}" for l in layers))
     print(f"load average after {os.getloadavg()}")
 
 

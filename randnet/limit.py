@@ -8,7 +8,7 @@ moments becomes a deterministic function of the kernels.
 
     K_z^0(a, b) = (1/C⁰) Σ_c x_c(a) x_c(b)                          the data's empirical kernel
     K_x^l(a, b) = ‖ν_ω‖₂² (1/K²) Σ_δ K_z^{l−1}(a + δ, b + δ)         periodic conv: the same shift on both positions
-    v^l(x)      = mean_{h,w} K_x^l((x,h,w), (x,h,w))                 LN: K_y = K_x / sqrt(v(x_a) v(x_b));  none: K_y = K_x
+    v^l(x)      = mean_{h,w} K_x^l((x,h,w), (x,h,w))                 LN: K_y = K_x/sqrt(v(x_a) v(x_b)); none: K_y = K_x
     K_z^l(a, b) = E_{γ,β} E[φ(γ u_a + β) φ(γ u_b + β)],  (u_a, u_b) ~ N(0, K_y^l on {a, b})
 
 γ by Gauss–Hermite (:data:`GAMMA_NODES`); a Gaussian β is folded into the covariance (``γ² K_y + s_β²``), any
@@ -22,10 +22,12 @@ activations 2-D Gauss–Hermite (:meth:`randnet.Activation.gaussian_kernel`).
 - ``+ws`` (deep layers): the standardized filter ``(w − w̄)/s_w`` over its fan-in ``K²C`` removes the patch mean
   ``z̄(a) = (1/K²C) Σ_{δ,c} z_c(a + δ) → M̄(a) = (1/K²) Σ_δ M(a + δ)``, ``M(a) = E_c[z_c(a)]`` the mean function, so
   ``K_x = (1/K²) Σ_δ K_z(a + δ, b + δ) − M̄(a) M̄(b)`` (``s_w → ‖ν_ω − E ν_ω‖₂``: no ``‖ν_ω‖₂²`` factor).
-  The first layer (fan-in ``K²C⁰`` finite) has ``K_x^1 = (d/(d − 1)) [(1/d) Z(a)·Z(b) − z̄(a) z̄(b)]``,
-  ``d = K²C⁰``, ``Z(a)`` the patch: exact in its second moments, but ``x^1``'s law is that of a uniform vector on
-  the sphere of the centred patch space, not Gaussian; the recursion uses the Gaussian with that kernel (so do
-  all norms at ``l = 1`` for a non-Gaussian ``ν_ω``, e.g. the reference truncated normal: see the docs page).
+  The first layer (fan-in ``d = K²C⁰`` finite) has ``K_x^1 = (d/(d − 1)) [(1/d) Z(a)·Z(b) − z̄(a) z̄(b)]``,
+  ``Z(a)`` the patch, exactly; but ``x^1`` is not Gaussian there: the standardized filter is uniform on the unit
+  sphere of the centred patch space (normal ν_ω), so layer 1's activation step integrates over that sphere law
+  (:func:`sphere_rule`; SPEC §8's Gaussian misses the Monte Carlo, tests/randnet/test_limit.py). Without WS,
+  ``x^1`` is Gaussian for a normal ν_ω; for another law (the reference truncated normal) layer 1's activation
+  step uses the Gaussian with the exact kernel (an approximation, see the docs page).
 
 **Mean field** (``bn``, ``in``, ``gn`` with ``C/G`` channels a group as ``G → ∞``, their ``+pn``, and any fused norm;
 ``method="mean_field"``): sample ``S`` channels ``x_c ~ N(0, K_x^l)`` (eigh with the negative round-off eigenvalues
@@ -45,7 +47,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-from scipy import stats as _stats
+from scipy import special, stats as _stats
 
 from .activations import LEAKY_SLOPE, get_activation, identity_kernel, leaky_kernel, relu_kernel
 from .config import NetConfig
@@ -57,7 +59,8 @@ from .stats import power_decomposition
 
 NUMBA_OPTS = dict(cache=True)
 GAMMA_NODES = 8
-"""Gauss–Hermite nodes of the γ (and non-folded β) integral: 8 reach 1e-12 for γ ~ N(1, 0.2²) (tests/randnet/test_limit.py)."""
+"""Gauss–Hermite nodes of the γ (and non-folded β) integral: for γ ~ N(1, 0.2²) the terms are within 2e-9 of 48 nodes
+(measured: 1.5e-9 at 8 nodes, 2.4e-11 at 24; tests/randnet/test_limit.py)."""
 LAW_NODES = 32
 """Gauss–Legendre nodes for the bounded laws (uniform, truncated normal) of γ, β."""
 PANEL_NODES = 48
@@ -69,6 +72,13 @@ CLOSED_CODES = (0, 1, 2)  # identity, ReLU, leaky ReLU: the numba kernel map app
 MEMORY_FRACTION = 0.8
 """:func:`memory_plan` lets the limit use at most this fraction of the memory available."""
 DTYPES = ("float64", "float32")
+SPHERE_RADII = 16
+"""Gauss–Jacobi nodes of the radial part of WS's first-layer law (:func:`sphere_rule`)."""
+SPHERE_ANGLES = 64
+"""Angles of its periodic trapezoid rule."""
+SPHERE_BUDGET = 10 ** 8
+"""``ws_first_layer="auto"`` takes the sphere law up to this many integrand evaluations (entries × radii × angles ×
+(γ, β) nodes; ~16 s in numpy here: 2.1e7 took 3.4 s), the Gaussian beyond."""
 
 
 # -- quadrature rules for the laws of γ and β -----------------------------------------------------------------
@@ -256,17 +266,6 @@ def dense(blocks: np.ndarray, n: int) -> np.ndarray:
     return out.reshape(n * hw, n * hw)
 
 
-def from_dense(k: np.ndarray, n: int, h: int, w: int, dtype=np.float64) -> np.ndarray:
-    """The blocks of a symmetric ``P × P`` kernel (the inverse of :func:`dense`)."""
-    k6 = k.reshape(n, h, w, n, h, w)
-    hi, wi, dh, dw = np.meshgrid(np.arange(h), np.arange(w), np.arange(h), np.arange(w), indexing="ij")
-    first, second = block_pairs(n)
-    out = np.empty((first.size, h, w, h, w), dtype=dtype)
-    for p, (i, j) in enumerate(zip(first, second)):
-        out[p] = k6[i, hi, wi, j, (hi + dh) % h, (wi + dw) % w].transpose(2, 3, 0, 1)
-    return out
-
-
 # -- the activation step's kernel map ----------------------------------------------------------------------------
 @numba.njit(**NUMBA_OPTS)
 def _relu_mean(mu, s):
@@ -338,13 +337,16 @@ def _kernel_map(blocks, diag, first, second, code, gam, shift, weight, folded, p
     hh, ww = blocks.shape[3], blocks.shape[4]
     for p in numba.prange(first.size):
         n, m = first[p], second[p]
+        qb_row = np.empty(ww)
         for dh in range(hh):
             for dw in range(ww):
                 for h in range(hh):
                     h2 = (h + dh) % hh
+                    for w in range(ww):  # the second positions' diagonal, gathered once a row
+                        qb_row[w] = diag[m, h2, (w + dw) % ww]
+                    row, qa_row = blocks[p, dh, dw, h], diag[n, h]
                     for w in range(ww):
-                        w2 = (w + dw) % ww
-                        qa, qb, kab = diag[n, h, w], diag[m, h2, w2], blocks[p, dh, dw, h, w]
+                        qa, qb, kab = qa_row[w], qb_row[w], row[w]
                         acc = 0.0
                         for j in range(gam.size):
                             g2 = gam[j] * gam[j]
@@ -355,7 +357,7 @@ def _kernel_map(blocks, diag, first, second, code, gam, shift, weight, folded, p
                                 acc += weight[j] * (c + shift[j] * shift[j])
                             else:
                                 acc += weight[j] * _shifted_kernel(code, a, bb, c, shift[j], px, pw)
-                        blocks[p, dh, dw, h, w] = acc
+                        row[w] = acc
 
 
 def _quadrature_map(blocks: np.ndarray, diag: np.ndarray, act, rule: AffineRule, chunk: int = 4096) -> None:
@@ -384,9 +386,75 @@ def mean_function(diag: np.ndarray, act, rule: AffineRule) -> np.ndarray:
     return gaussian_moments(act, np.broadcast_to(rule.shift[:, None, None, None], sd.shape), sd)[0]
 
 
-def activation_step(blocks: np.ndarray, diag: np.ndarray, config: NetConfig, rule: AffineRule) -> np.ndarray:
+# -- the first layer of WS: the sphere law ------------------------------------------------------------------------
+def sphere_rule(dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(r, w_r, cos θ, sin θ)``: ``E f(V) ≈ Σ w_r mean_θ f(r cos θ, r sin θ)`` for ``V`` the projection on a plane of
+    a uniform unit vector of ``ℝ^dim``: ``V = √T (cos θ, sin θ)``, ``T ~ Beta(1, (dim − 2)/2)`` (Gauss–Jacobi,
+    :data:`SPHERE_RADII` nodes; the θ-average is even in ``r``, so smooth in ``T``), θ uniform
+    (:data:`SPHERE_ANGLES` equal steps, the periodic trapezoid rule)."""
+    if dim == 2:
+        t, wt = np.ones(1), np.ones(1)
+    else:
+        x, wt = special.roots_jacobi(SPHERE_RADII, (dim - 4) / 2, 0.0)
+        t, wt = (x + 1) / 2, wt / wt.sum()
+    theta = 2 * np.pi * (np.arange(SPHERE_ANGLES) + 0.5) / SPHERE_ANGLES
+    return np.sqrt(t), wt, np.cos(theta), np.sin(theta)
+
+
+def _smoothed_pair(act, a: np.ndarray, b: np.ndarray, folded: float) -> np.ndarray:
+    """``E_β[φ(a + β) φ(b + β)]``, ``β ~ N(0, folded)``: for ReLU ``(ab + s²) Φ(m/s) + s max(a, b) φ_N(m/s)``,
+    ``m = min(a, b)``; the identity ``ab + s²``; otherwise Gauss–Hermite over β."""
+    if folded == 0:
+        return act(a) * act(b)
+    s = math.sqrt(folded)
+    if act.code == 0:
+        return a * b + folded
+    if act.code == 1:
+        m = np.minimum(a, b) / s
+        return (a * b + folded) * special.ndtr(m) + s * np.maximum(a, b) * np.exp(-0.5 * m * m) / math.sqrt(2 * np.pi)
+    t, w = hermite_rule(PANEL_NODES)
+    return sum(wi * act(a + s * ti) * act(b + s * ti) for ti, wi in zip(t, w))
+
+
+def _sphere_map(blocks: np.ndarray, diag: np.ndarray, act, rule: AffineRule, dim: int, chunk: int = 128) -> None:
+    """In place: ``K(a, b) ← Σ_j w_j E[φ(γ_j y_a + β_j) φ(γ_j y_b + β_j)]`` with ``(y_a, y_b) = (u·p_a, u·p_b)``, ``u``
+    uniform on the unit sphere of ``ℝ^dim`` and ``p_a·p_b = dim K(a, b)`` (numpy, in chunks of entries)."""
+    r, wr, cos, sin = sphere_rule(dim)
+    h, w = blocks.shape[3], blocks.shape[4]
+    hi, wi, dh, dw = np.meshgrid(np.arange(h), np.arange(w), np.arange(h), np.arange(w), indexing="ij")
+    second_pos = ((hi + dh) % h, (wi + dw) % w)
+    weights = (wr[:, None] * np.full(len(cos), 1.0 / len(cos)))  # (R, Θ)
+    for p, (i, j) in enumerate(zip(*block_pairs(diag.shape[0]))):
+        k = blocks[p].transpose(2, 3, 0, 1).ravel().astype(np.float64)
+        qa = np.broadcast_to(diag[i][:, :, None, None], hi.shape).ravel()
+        qb = diag[j][second_pos].ravel()
+        out = np.zeros_like(k)
+        for s0 in range(0, k.size, chunk):
+            sl = slice(s0, s0 + chunk)
+            c = np.clip(k[sl] / np.sqrt(qa[sl] * qb[sl]), -1.0, 1.0)[:, None, None]
+            ya = np.sqrt(dim * qa[sl])[:, None, None] * r[:, None] * cos
+            yb = np.sqrt(dim * qb[sl])[:, None, None] * r[:, None] * (c * cos + np.sqrt(1 - c * c) * sin)
+            for g, b, wt in zip(rule.gamma, rule.shift, rule.weight):
+                pair = _smoothed_pair(act, g * ya + b, g * yb + b, rule.folded)
+                out[sl] += wt * np.einsum("ert,rt->e", pair, weights)
+        blocks[p] = out.reshape(h, w, h, w).transpose(2, 3, 0, 1)
+
+
+def sphere_mean_function(diag: np.ndarray, act, rule: AffineRule, dim: int) -> np.ndarray:
+    """``M_j(a) = E[φ(γ_j y_a + β_j)]``, ``y_a = u·p_a`` (the sphere law of :func:`_sphere_map`): ``(J, N, H, W)``."""
+    r, wr, cos, _ = sphere_rule(dim)
+    y = np.sqrt(dim * diag)[..., None, None] * r[:, None] * cos  # (N, H, W, R, Θ)
+    weights = wr[:, None] * np.full(len(cos), 1.0 / len(cos))
+    sd = math.sqrt(rule.folded)
+    return np.array([np.einsum("nhwrt,rt->nhw", gaussian_moments(act, g * y + b, np.full(y.shape, sd))[0]
+                               if sd > 0 else act(g * y + b), weights) for g, b in zip(rule.gamma, rule.shift)])
+
+
+def activation_step(blocks: np.ndarray, diag: np.ndarray, config: NetConfig, rule: AffineRule,
+                    sphere_dim: int | None = None) -> np.ndarray:
     """``K_y → K_z`` in place, and the mean function ``M(a) = E_c z_c(a)`` ``(N, H, W)``: the activation of Eq. 4,
-    or Proxy Norm's Eq. 7 (``z = (φ − m)/D``, see the module doc)."""
+    or Proxy Norm's Eq. 7 (``z = (φ − m)/D``, see the module doc). ``sphere_dim``: ``y`` has the sphere law of WS's
+    first layer in that dimension (:func:`_sphere_map`), not the Gaussian."""
     act = get_activation(config.activation)
     weight = rule.weight
     m = None
@@ -394,13 +462,18 @@ def activation_step(blocks: np.ndarray, diag: np.ndarray, config: NetConfig, rul
         m, d = proxy_statistics(rule.gamma, rule.shift, act, config.proxy_eps, config.proxy_method,
                                 config.proxy_nodes)
         weight = rule.weight / (d * d)
-    means = mean_function(diag, act, rule)
-    if act.code in CLOSED_CODES:
-        px, pw = np.polynomial.legendre.leggauss(PANEL_NODES)
-        _kernel_map(blocks, diag, *block_pairs(diag.shape[0]), act.code, rule.gamma, rule.shift, weight,
-                    rule.folded, px, pw)
+    weighted = AffineRule(rule.gamma, rule.shift, weight, rule.folded)
+    if sphere_dim is not None:
+        means = sphere_mean_function(diag, act, rule, sphere_dim)
+        _sphere_map(blocks, diag, act, weighted, sphere_dim)
     else:
-        _quadrature_map(blocks, diag, act, AffineRule(rule.gamma, rule.shift, weight, rule.folded))
+        means = mean_function(diag, act, rule)
+        if act.code in CLOSED_CODES:
+            px, pw = np.polynomial.legendre.leggauss(PANEL_NODES)
+            _kernel_map(blocks, diag, *block_pairs(diag.shape[0]), act.code, rule.gamma, rule.shift, weight,
+                        rule.folded, px, pw)
+        else:
+            _quadrature_map(blocks, diag, act, weighted)
     if m is None:
         return np.tensordot(rule.weight, means, axes=1)
     # E[(φ_a − m)(φ_b − m)]/D² = E[φ_a φ_b]/D² − (m/D²)(M_a + M_b) + m²/D²
@@ -438,6 +511,7 @@ class LimitProfile:
                    (exact method), or None; ``split_se`` their standard errors
     terms_se       ``(L, 3)`` standard errors of ``terms_y`` (mean field: over replicas; exact: None)
     method         ``"exact"`` or ``"mean_field"``; ``samples``, ``replicas`` of the mean field
+    ws_first_layer ``+ws``: the law layer 1 was integrated over, ``"sphere"`` (exact) or ``"gaussian"``
     """
 
     method: str
@@ -452,6 +526,7 @@ class LimitProfile:
     terms_se: np.ndarray | None = None
     samples: int | None = None
     replicas: int | None = None
+    ws_first_layer: str | None = None
 
     @property
     def depth(self) -> int:
@@ -577,7 +652,8 @@ def sample_channels(k: np.ndarray, samples: int, rng: np.random.Generator) -> np
     return (vec * np.sqrt(np.clip(lam, 0.0, None))) @ rng.standard_normal((k.shape[0], samples))
 
 
-def _exact(config: NetConfig, data: np.ndarray, dtype, split_samples: int, seed: int) -> LimitProfile:
+def _exact(config: NetConfig, data: np.ndarray, dtype, split_samples: int, seed: int,
+           ws_first_layer: str) -> LimitProfile:
     n = data.shape[0]
     rule = affine_rule(config)
     rng = np.random.default_rng(seed)
@@ -604,13 +680,16 @@ def _exact(config: NetConfig, data: np.ndarray, dtype, split_samples: int, seed:
             s, se = _split(blocks, n, split_samples, rng)
             rows["split"].append(s)
             rows["split_se"].append(se)
-        mean_z = activation_step(blocks, diagonal(blocks, n), config, rule)
+        sphere = (config.kernel_size ** 2 * data.shape[-1] - 1
+                  if l == 1 and config.weight_standardized and ws_first_layer == "sphere" else None)
+        mean_z = activation_step(blocks, diagonal(blocks, n), config, rule, sphere)
         rows["z"].append(kernel_terms(blocks, n))
     y, z = np.array(rows["y"]), np.array(rows["z"])
     return LimitProfile("exact", np.array([_terms(t) for t in y]), y[:, 0], np.array([_terms(t) for t in z]), z[:, 0],
                         np.array(rows["x"]), np.array(rows["r"]),
                         np.array(rows["split"]) if split_samples else None,
-                        np.array(rows["split_se"]) if split_samples else None)
+                        np.array(rows["split_se"]) if split_samples else None,
+                        ws_first_layer=ws_first_layer if config.weight_standardized else None)
 
 
 def _mean_field_chain(config: NetConfig, data: np.ndarray, samples: int, rng: np.random.Generator):
@@ -661,22 +740,36 @@ def _mean_field(config: NetConfig, data: np.ndarray, samples: int, replicas: int
 
 
 def limit_profile(config: NetConfig, data: np.ndarray, method: str | None = None, dtype="float64",
-                  split_samples: int = 0, samples: int = 4096, replicas: int = 4, seed: int = 0) -> LimitProfile:
+                  split_samples: int = 0, samples: int = 4096, replicas: int = 4, seed: int = 0,
+                  ws_first_layer: str = "auto") -> LimitProfile:
     """The infinite-width limit of ``config`` (widths ignored) on ``data`` ``(N, H, W, C⁰)``: :class:`LimitProfile`.
 
     ``method``: ``"exact"`` (default for ``ln``, ``none`` and their ``+pn``, ``+ws``) or ``"mean_field"`` (default
     otherwise; ``samples`` channels a layer, ``replicas`` independent chains for the interval). ``dtype``: the
     blocks' storage (float64, or float32 to halve the memory; sums in float64 either way). ``split_samples`` > 0:
     also estimate terms (3) and (4) of ``y`` from that many Gaussian channels a layer (exact method).
-    ``seed``: the random parts (split, mean field). Refuses up front what will not fit (:func:`memory_plan`)."""
+    ``seed``: the random parts (split, mean field). ``ws_first_layer`` (``+ws``): ``"sphere"``, the exact law of
+    ``x^1`` (the standardized filter is uniform on the unit sphere of the centred patch space, for a normal ν_ω;
+    numpy, ``O(P² · 16 · 64 · J)``: small inputs only), ``"gaussian"``, the Gaussian with the same kernel (an
+    approximation, fast), or ``"auto"``: the sphere within :data:`SPHERE_BUDGET`, else the Gaussian (the profile's
+    ``ws_first_layer`` says which). Refuses up front what will not fit (:func:`memory_plan`)."""
+    if ws_first_layer not in ("auto", "sphere", "gaussian"):
+        raise ValueError("infinite-width limit: ws_first_layer must be 'auto', 'sphere' or 'gaussian', got "
+                         f"{ws_first_layer!r}")
     if method is None:
         method = "exact" if config.base_norm in EXACT_NORMS else "mean_field"
     data = _check(config, data, method)
+    if ws_first_layer == "auto":
+        n, h, w = data.shape[:3]
+        if config.first_stride == 2:
+            h, w = -(-h // 2), -(-w // 2)
+        work = n * (n + 1) // 2 * (h * w) ** 2 * SPHERE_RADII * SPHERE_ANGLES * len(affine_rule(config).weight)
+        ws_first_layer = "sphere" if work <= SPHERE_BUDGET else "gaussian"
     if str(np.dtype(dtype)) not in DTYPES:
         raise ValueError(f"infinite-width limit: dtype must be one of {DTYPES}, got {dtype!r}")
     memory_plan(config, data.shape, dtype, "mean_field" if (method == "mean_field" or split_samples) else "exact")
     if method == "exact":
-        return _exact(config, data, np.dtype(dtype), split_samples, seed)
+        return _exact(config, data, np.dtype(dtype), split_samples, seed, ws_first_layer)
     return _mean_field(config, data, samples, replicas, seed)
 
 

@@ -99,3 +99,13 @@ def test_import_randnet_does_not_import_torch():
 
     code = "import sys, randnet; randnet.get_activation('relu'); assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_arccos_matches_math_acos():
+    """randnet.activations.arccos (fdlibm's rational form, used by the arc-cosine kernel map) against math.acos."""
+    from randnet.activations import arccos
+
+    grid = np.concatenate([np.linspace(-1, 1, 200_001), 1 - np.logspace(-17, 0, 2000), -1 + np.logspace(-17, 0, 2000),
+                           [0.5, -0.5, np.nextafter(0.5, 0), np.nextafter(-0.5, 0)]])
+    err = max(abs(arccos(x) - math.acos(x)) for x in grid)
+    assert err <= 4.5e-16
