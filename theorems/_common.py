@@ -148,7 +148,8 @@ EXACT_LIMIT_NORMS = ("ln",)
 VERDICT_LIMIT_BYTES = 2 ** 29
 """The largest limit (:func:`randnet.limit.memory_need`) that T1 and P6 compute for their overall verdict: 512 MiB,
 e.g. 32 inputs 16×16 (338–374 s for 50 layers on the loaded 2-core machine, ``benchmarks/bench_limit.py``); the
-paper's 128 inputs 16×16 (4.3 GB, 16 times as many kernel blocks) are not computed there — run T1-inf on a subset of the inputs."""
+paper's 128 inputs 16×16 (4.3 GB, 16 times as many kernel blocks) are not computed there — run T1-inf on a subset
+of the inputs."""
 
 
 def limit_terms(config: NetConfig, data: np.ndarray | None = None) -> np.ndarray:
