@@ -26,6 +26,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator
 
+from .verdicts import interval_kind
+
 PlotFn = Callable[..., list]
 PLOTS: dict[str, PlotFn] = {}
 
@@ -89,12 +91,16 @@ def limit_curves(result, judgements, label: str, quantity) -> list[np.ndarray]:
     return curves
 
 
+BANDS = {"betting": "simultaneous betting confidence sequence", "t": "simultaneous t-interval"}
+"""The band of a ``"mean"`` comparison, by :func:`validation.verdicts.interval_kind`."""
+
+
 # -- generic plots -------------------------------------------------------------------------------------
 @register_plot("comparison")
 def plot_comparison(result, out_dir, log: bool | None = None) -> list[Path]:
     """Per comparison: the measured value per cell with its band, against the prediction, one line per config.
 
-    Band: ``"mean"``: the simultaneous (Bonferroni) t-interval the verdict reads; ``"exact"`` and
+    Band: ``"mean"``: the simultaneous (Bonferroni) interval the verdict reads (:data:`BANDS`); ``"exact"`` and
     ``"probability"``: the range [min, max] over realizations. ``log``: None chooses from the data.
     """
     paths = []
@@ -126,7 +132,7 @@ def plot_comparison(result, out_dir, log: bool | None = None) -> list[Path]:
             drawn.append(lim)
         if log if log is not None else wants_log(*drawn):
             ax.set_yscale("log")
-        band = "simultaneous t-interval" if c.mode == "mean" else "range over realizations"
+        band = BANDS.get(interval_kind(c), "range over realizations")
         ax.plot([], [], "k--", lw=1.2, label=f"prediction ({c.relation} up to δ)")
         ax.set_title(f"{result.claim.key}: {label}\nmean over realizations, band: {band}", fontsize=10)
         ax.set_xlabel(c.cell_name)

@@ -427,7 +427,7 @@ def judge_trend(sweep: str, values: Sequence[Any], judgements: Sequence[Judgemen
                  slope_high=float(s_ci.high), verdict=UNMET if unmet else measured, measured_verdict=measured,
                  first_failing=tuple(j.first_failing_cell() for j in judgements),
                  first_not_passing=tuple(j.first_failing_cell(strict=False) for j in judgements),
-                 cell_name=judgements[0].comparison.cell_name, confidence=confidence, slope_method=method)
+                 cell_name=judgements[0].comparison.cell_name or "cell", confidence=confidence, slope_method=method)
 
 
 # -- asymptotic claims: the overall verdict (SPEC §5) ------------------------------------------------------
