@@ -36,7 +36,8 @@ def _legend_below(fig, ax, rows: int = 1) -> None:
 def plot_fig2(result, out_dir, limit=None) -> list[Path]:
     """Fig. 2: per configuration, one power plot of ``y^l`` per norm side by side (mean over realizations),
     titled with the profile's distance to BN's. ``limit``: per norm, the infinite-width curves
-    (``{"power_y": (L, 4)}``), whose cumulative terms are drawn as dotted lines over the stacked ones."""
+    (``{"terms": (L, 3)}``: terms (1), (2), (3) + (4)), whose boundaries are drawn as dotted lines over the stacked
+    terms."""
     paths = []
     for i, r in enumerate(result.results):
         norms = _norms(r.samples, "power_y")
@@ -45,9 +46,9 @@ def plot_fig2(result, out_dir, limit=None) -> list[Path]:
             d = r.samples.get(f"distance[{norm}]")
             title = norm if d is None else f"{norm}\nd to bn = {d.mean():.3f}"
             stacked_power(ax, r.mean(f"power_y[{norm}]"), title)
-            terms = (limit or {}).get(norm, {}).get("power_y")
+            terms = (limit or {}).get(norm, {}).get("terms")
             if terms is not None:
-                cumulative = np.cumsum(terms, axis=1)[:, :3]
+                cumulative = np.cumsum(terms, axis=1)[:, :2]
                 ax.plot(np.arange(1, len(terms) + 1), cumulative, **{**LIMIT_STYLE, "label": None})
         axes[0, 0].set_ylabel("power of y^l")
         fig.suptitle(f"{result.claim.key}: power plots, {r.label} ({r.realizations} realizations)"

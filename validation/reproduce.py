@@ -46,6 +46,9 @@ MIN_REALIZATIONS = 8
 LIMIT_INPUTS = 8
 """Inputs of realization 0's dataset the infinite-width curves are computed on (its kernel has ``(N·H·W)²``
 entries: 8 inputs at 16×16 maps are 4.2 M, the paper's 128 would be 1.07 G)."""
+LIMIT_NORMS = ("ln", "ln+pn")
+"""The norms whose limit is drawn: those with the exact kernel recursion (SPEC §8); the others' limit is a mean field
+or, for ``+ws``, an exact sphere law whose cost at these inputs was not measured."""
 EARLY, LATE = 5, 10
 """Fig. 5's rate of decay: initially, over layers ``1 … EARLY``; in very deep layers, over the last ``LATE``."""
 HALF = 0.5
@@ -215,24 +218,25 @@ def statement_table(rows: Sequence[dict]) -> list[str]:
 
 # -- the infinite-width hook ------------------------------------------------------------------------------------
 def infinite_width_curves(config: PanelConfig, data: np.ndarray) -> dict[str, dict[str, np.ndarray]] | None:
-    """The ``C = ∞`` curves of every norm of the panel on ``data``, or None when :mod:`randnet` has no
-    ``infinite_width_terms`` (the infinite-width limit, SPEC §8).
+    """The ``C = ∞`` curves on ``data`` of the panel's norms among :data:`LIMIT_NORMS`, or None when :mod:`randnet`
+    has no ``infinite_width_terms`` (the infinite-width limit, SPEC §8).
 
-    ``randnet.infinite_width_terms(net_config, data)`` is called per norm and returns per-layer arrays under the
-    names of the panel's measurement: any of ``power_y`` ``(L, 4)``, ``noncollapsed``, ``ln_scaling_ratio``,
-    ``linearity`` ``(L,)``; a norm whose limit it does not provide raises ``NotImplementedError`` or
-    ``ValueError`` (e.g. a kernel that does not fit in memory) and is left out. The caller passes a documented
-    subset of the inputs (:data:`LIMIT_INPUTS` of realization 0's dataset)."""
+    ``randnet.infinite_width_terms(net_config, data)`` (its API contract) returns ``(L, 3)``: per layer
+    ``P(μ_c(y^l))``, ``P(σ_c(μ_{x,c}(y^l)))`` and terms (3) + (4). Per norm this gives ``terms`` (drawn as the
+    boundaries of the power plot's terms) and ``noncollapsed`` ``1 − P(μ_c(y^l)) / P(y^l)`` (Fig. 5, left). A norm
+    whose limit the function refuses (``NotImplementedError``, or ``ValueError``, e.g. a kernel that does not fit
+    in memory) is left out. The caller passes a documented subset of the inputs (:data:`LIMIT_INPUTS` of
+    realization 0's dataset)."""
     terms = getattr(randnet, "infinite_width_terms", None)
     if terms is None:
         return None
     curves = {}
-    for norm in config.norms:
+    for norm in (n for n in config.norms if n in LIMIT_NORMS):
         try:
-            got = terms(config.config_for(norm), data)
+            t = np.asarray(terms(config.config_for(norm), data), dtype=float)
         except (NotImplementedError, ValueError):
             continue
-        curves[norm] = {k: np.asarray(v, dtype=float) for k, v in dict(got).items()}
+        curves[norm] = {"terms": t, "noncollapsed": 1.0 - t[:, 0] / t.sum(axis=1)}
     return curves
 
 

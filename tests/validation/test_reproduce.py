@@ -13,11 +13,11 @@ TINY = ["--width", "8", "--depth", "6", "--n-inputs", "4", "--size", "8", "--rea
 
 
 def fake_limit(net, data):
-    """A stand-in for the infinite-width helper's ``randnet.infinite_width_terms``: constant curves, none for IN."""
-    if net.norm == "in":
-        raise NotImplementedError("no limit for in")
-    return {"noncollapsed": np.full(net.depth, 0.5), "power_y": np.full((net.depth, 4), 0.25),
-            "linearity": np.full(net.depth, 0.01)}
+    """A stand-in for ``randnet.infinite_width_terms`` (SPEC §8's contract: ``(L, 3)``, terms (1), (2), (3)+(4)),
+    refusing ln+pn as a kernel that does not fit would be."""
+    if net.norm == "ln+pn":
+        raise ValueError("does not fit")
+    return np.tile([0.5, 0.25, 0.25], (net.depth, 1)) * 2.0    # P(y) = 2: the non-collapsed fraction is 1 − 1/2
 
 
 def test_reproduce_paper_end_to_end_then_from_the_store(tmp_path, capsys, monkeypatch):
@@ -43,7 +43,7 @@ def test_reproduce_paper_end_to_end_then_from_the_store(tmp_path, capsys, monkey
     again = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert len(again["timing"]["runs"]) == 1 and "0 to compute" in capsys.readouterr().err
     assert [s["verdict"] for s in again["statements"]] == [s["verdict"] for s in doc["statements"]]
-    assert again["infinite_width"] == {"inputs": 4, "norms": ["bn", "gn", "ln", "ln+pn", "ln+ws"]}
+    assert again["infinite_width"] == {"inputs": 4, "norms": ["ln"]}
     assert "Dotted: the C = ∞ limit" in (out / "REPORT.md").read_text(encoding="utf-8")
 
 
@@ -64,7 +64,8 @@ def test_infinite_width_curves_hook(monkeypatch):
 
     monkeypatch.setattr(randnet, "infinite_width_terms", fake_limit, raising=False)
     curves = reproduce.infinite_width_curves(config, data)
-    assert set(curves) == set(config.norms) - {"in"} and curves["ln"]["power_y"].shape == (6, 4)
+    assert set(curves) == {"ln"} and curves["ln"]["terms"].shape == (6, 3)
+    np.testing.assert_allclose(curves["ln"]["noncollapsed"], 0.5)
 
 
 @pytest.mark.parametrize("extra, phrase", [
