@@ -472,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
         "realizations, kept in the resumable store OUT/.store. Writes OUT/REPORT.md (per figure: the PNG and a table "
         "of the paper's sentences against the measured quantities, intervals and verdicts), OUT/results.json, the "
         "figures, the wall time per figure and per realization beside the cost model's prediction, and "
-        f"OUT/claims/ (the claims' own report). Where randnet has infinite_width_terms, the C=∞ curves (on the first "
+        f"OUT/claims/ (the claims' own report). The C=∞ curves of the infinite-width limit (on the first "
         f"{LIMIT_INPUTS} inputs) are drawn too. Progress on stderr."),
         epilog="exit status: 0 the report was written (whatever the verdicts: they are the findings); 1 bad argument "
                "or, with --report-only, realizations missing from the store; 3 the run could not finish; "

@@ -36,7 +36,8 @@ def _legend_below(fig, ax, rows: int = 1) -> None:
 def plot_fig2(result, out_dir, limit=None) -> list[Path]:
     """Fig. 2: per configuration, one power plot of ``y^l`` per norm side by side (mean over realizations),
     titled with the profile's distance to BN's. ``limit``: per norm, the infinite-width curves
-    (``{"power_y": (L, 4)}``), whose cumulative terms are drawn as dotted lines over the stacked ones."""
+    (``{"power_y": (L, 4)}``, :func:`validation.reproduce.infinite_width_curves`), whose terms' boundaries are drawn
+    as dotted lines over the stacked terms."""
     paths = []
     for i, r in enumerate(result.results):
         norms = _norms(r.samples, "power_y")

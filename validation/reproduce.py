@@ -356,9 +356,11 @@ def realizations_text(document: dict) -> str:
     if undecided:
         need = [row["more_realizations"] for row in undecided]
         known = [n for n in need if n]
-        text += (f" {len(undecided)} are INCONCLUSIVE: their intervals straddle the boundary"
+        text += (f" {len(undecided)} {'is' if len(undecided) == 1 else 'are'} INCONCLUSIVE: "
+                 f"{'its interval straddles' if len(undecided) == 1 else 'their intervals straddle'} the boundary"
                  + (f"; about {max(known)} realizations would decide "
-                    f"{'all of them' if len(known) == len(need) else f'{len(known)} of them'}" if known else "")
+                    f"{'it' if len(need) == 1 else 'all of them' if len(known) == len(need) else f'{len(known)} of them'}"
+                    if known else "")
                  + " (`--realizations N` resumes from the store and computes only the new ones).")
     return text
 
