@@ -323,11 +323,12 @@ class Report:
                 neg = "″"
         for t in result.trends:
             group = f": {_esc(t.fixed)}" if t.fixed else ""
-            rows.append(f"| {result.claim.key} | trend over {t.sweep}{group} | excess {fmt(t.excess[0])} → "
+            rows.append(f"| {result.claim.key} | trend over {t.sweep}{group}: {_esc(t.label)} | excess {fmt(t.excess[0])} → "
                         f"{fmt(t.excess[-1])} (slope {fmt(t.slope)}) | shrinks as {t.sweep} grows | {_verdict(t)} | |")
         for a in result.asymptotic:
             group = f": {_esc(a.fixed)}" if a.fixed else ""
-            rows.append(f"| {result.claim.key} | overall over {a.sweep}{group} (SPEC §5) | {_esc(widest_text(a))}; "
+            rows.append(f"| {result.claim.key} | overall over {a.sweep}{group} (SPEC §5): {_esc(a.label)} | "
+                        f"{_esc(widest_text(a))}; "
                         f"C = ∞: {_esc(limit_text(a))} | crossing per {a.sweep}: {_esc(crossing_text(a))} | "
                         f"{verdict_text(a.verdict, a.measured_verdict)} | |")
         return rows

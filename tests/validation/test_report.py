@@ -97,7 +97,7 @@ def test_report_is_incremental_and_records_errors(results, tmp_path):
     assert overall["verdict"] == data["claims"][2]["verdict"] == "FAIL" and overall["widest"] == 256
     assert overall["crossing"] == {"16": 1, "64": 1, "256": 1} and overall["limit"] is None
     assert "### Overall verdict over width (SPEC §5)" in md and "at C = ∞ (SPEC §8): not computed (" in md
-    assert "| TOY_SWEEP | overall over width (SPEC §5) | width = 256: FAIL (PASSes no layer)" in md
+    assert "| TOY_SWEEP | overall over width (SPEC §5): tail <= 0 | width = 256: FAIL (PASSes no layer)" in md
     assert not list(tmp_path.glob("*.tmp"))
 
 
