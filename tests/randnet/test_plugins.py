@@ -148,10 +148,15 @@ def test_a_real_ctrl_c_during_the_plugin_still_stops_the_program(user_module):
     mod = user_module("import os, signal, time\ndef f(x, config):\n    os.kill(os.getpid(), signal.SIGINT)\n"
                       "    time.sleep(5)\n    return x\n")
     fn = load_normalization(f"{mod}:f")
-    with pytest.raises(KeyboardInterrupt):
-        fn(X)
     import signal
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+    started = signal.getsignal(signal.SIGINT)  # SIG_IGN when pytest runs in the background (`nohup … &`)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fn(X)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+    finally:
+        signal.signal(signal.SIGINT, started)
 
 
 def test_in_a_worker_thread_any_interrupt_is_the_plugins(user_module):
